@@ -1,0 +1,1 @@
+"""Community governance health index engine: catalog, scoring, alerts, store and command line."""
