@@ -1,0 +1,229 @@
+"""The DuckDB store on real database files: migrations, revisions, rollback, as-of, scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import COMMUNITIES, STREETS, noisy_values, small_registry, values_at, write
+
+from indicators import store
+from indicators.catalog import parse_catalog
+from indicators.operations import import_registry, open_store, recompute, rollback_batch
+from indicators.periods import month_range
+from indicators.recompute import recompute_all
+
+MONTHS = month_range("2024-01", "2025-12")
+
+TABLES_COMPARED = {
+    "unit_scores": ["version", "granularity", "unit_level", "code", "period"],
+    "dimension_scores": ["version", "granularity", "code", "period", "dimension"],
+    "indicator_scores": ["version", "granularity", "code", "period", "indicator"],
+    "level_counts": ["version", "granularity", "code", "period", "state"],
+    "escalations": ["version", "unit_level", "code", "period"],
+    "jumps": ["version", "code", "period", "indicator"],
+}
+
+
+def table(con, name: str) -> pd.DataFrame:
+    frame = con.execute(f"SELECT * FROM {name}").df()
+    return frame.sort_values(TABLES_COMPARED[name]).reset_index(drop=True)
+
+
+def test_new_database_has_every_migration(empty_db):
+    assert store.schema_version(empty_db) == store.MIGRATIONS[-1].number
+
+
+def test_database_from_an_earlier_schema_is_upgraded_in_place(db_path, catalog):
+    old = duckdb.connect(str(db_path))
+    old.execute(store.SQL_CREATE_MIGRATIONS)
+    old.execute(store.MIGRATION_1_INITIAL)
+    old.execute(store.SQL_RECORD_MIGRATION, [1, "initial", store.utc_now()])
+    old.execute("INSERT INTO current_values VALUES ('990101001001', '2025-01', 'satisfaction', 70.5, 1, 1)")
+    old.close()
+
+    con = store.connect(db_path)
+    assert store.schema_version(con) == store.MIGRATIONS[-1].number
+    assert store.current_values(con)["value"].tolist() == [70.5]
+    assert con.execute("SELECT count(*) FROM unit_scores").fetchall() == [(0,)]
+    con.close()
+
+
+def test_write_counts_new_changed_unchanged_and_keeps_revisions(small_db, catalog):
+    first = values_at(catalog, list(COMMUNITIES[:2]), ["2025-01"], 0.5)
+    outcome = write(small_db, catalog, first)
+    assert (outcome.status, outcome.values_new, outcome.values_changed) == ("committed", 26, 0)
+
+    again = write(small_db, catalog, first)
+    assert (again.status, again.batch_id, again.values_unchanged) == ("unchanged", None, 26)
+    assert len(store.batches(small_db).query("kind == 'import'")) == 1
+
+    changed = first.copy()
+    changed.loc[changed["indicator"] == "satisfaction", "value"] = 88.0
+    third = write(small_db, catalog, changed, user="王芳")
+    assert (third.values_new, third.values_changed, third.values_unchanged) == (0, 2, 24)
+
+    history = store.cell_history(small_db, COMMUNITIES[0], "satisfaction")
+    assert history["revision"].tolist() == [1, 2]
+    assert history["previous_value"].isna().tolist() == [True, False]
+    assert history["value"].tolist() == [72.5, 88.0]
+    assert history["user_name"].tolist() == ["test", "王芳"]
+
+
+def test_rollback_restores_previous_revision_and_is_recorded(small_db, catalog):
+    base = values_at(catalog, list(COMMUNITIES[:1]), ["2025-01"], 0.5)
+    write(small_db, catalog, base)
+    update = base.copy()
+    update["value"] = update["value"] + 1
+    extra = values_at(catalog, list(COMMUNITIES[:1]), ["2025-02"], 0.9)
+    batch = write(small_db, catalog, pd.concat([update, extra]))
+    before = store.scores(small_db, catalog, period="2025-01")
+
+    rolled = rollback_batch(small_db, catalog, batch.batch_id, "admin")
+    assert rolled.values_changed == len(update) + len(extra)
+    current = store.current_values(small_db)
+    assert sorted(current["period"].unique()) == ["2025-01"]
+    pd.testing.assert_series_equal(
+        current.sort_values("indicator")["value"].reset_index(drop=True),
+        base.sort_values("indicator")["value"].reset_index(drop=True),
+        check_names=False,
+    )
+    info = store.batch(small_db, batch.batch_id)
+    assert (info["status"], info["rolled_back_by"]) == ("rolled_back", rolled.batch_id)
+    assert store.batch(small_db, rolled.batch_id)["kind"] == "rollback"
+    assert store.scores(small_db, catalog, period="2025-02").empty
+    after = store.scores(small_db, catalog, period="2025-01")
+    assert after["index"].iloc[0] != pytest.approx(before["index"].iloc[0])
+    assert after["index"].iloc[0] == pytest.approx(50.0)
+
+    with pytest.raises(store.StoreError) as refused:
+        rollback_batch(small_db, catalog, batch.batch_id, "admin")
+    assert refused.value.code == "batch_rolled_back"
+
+
+def test_rollback_refused_when_a_later_batch_changed_the_cells(small_db, catalog):
+    first = write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5))
+    write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.6))
+    with pytest.raises(store.StoreError) as refused:
+        rollback_batch(small_db, catalog, first.batch_id, "admin")
+    assert refused.value.code == "batch_superseded"
+    assert "先回滚" in refused.value.message_zh
+
+
+def test_values_as_of_rebuild_the_past(small_db, catalog):
+    write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5))
+    moment = store.utc_now()
+    write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.8))
+    then = store.values_as_of(small_db, moment)
+    now = store.current_values(small_db)
+    expected = values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5)
+    assert sorted(then["value"]) == sorted(expected["value"])
+    assert sorted(now["value"]) != sorted(then["value"])
+    assert store.values_as_of(small_db, moment - dt.timedelta(days=1)).empty
+
+
+def test_incremental_recompute_equals_full_recompute(small_db, catalog, tmp_path):
+    history = noisy_values(catalog, list(COMMUNITIES), MONTHS[:-1], seed=3)
+    write(small_db, catalog, history)
+    new_month = noisy_values(catalog, list(COMMUNITIES[:4]), MONTHS[-1:], seed=4)
+    revised = noisy_values(catalog, [COMMUNITIES[1]], ["2025-03"], seed=5)
+    write(small_db, catalog, pd.concat([new_month, revised]))
+    incremental = {name: table(small_db, name) for name in TABLES_COMPARED}
+
+    with store.transaction(small_db) as cursor:
+        recompute_all(cursor, catalog)
+    for name in TABLES_COMPARED:
+        full = table(small_db, name)
+        assert len(full) == len(incremental[name]), name
+        pd.testing.assert_frame_equal(full, incremental[name], check_dtype=False, obj=name)
+
+
+def test_street_rollup_is_the_mean_of_its_communities(small_db, catalog):
+    write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES), ["2025-06"]))
+    communities = store.scores(small_db, catalog, period="2025-06")
+    streets = store.scores(small_db, catalog, unit_level="street", period="2025-06")
+    for street in STREETS:
+        members = communities[communities["code"].str.startswith(street[:9])]
+        row = streets[streets["code"] == street].iloc[0]
+        assert row["index"] == pytest.approx(members["index"].mean())
+        assert row["coverage"] == pytest.approx(1.0)
+    counts = store.level_counts(small_db, catalog, STREETS[0], "2025-06")
+    assert sum(counts[level] for level in catalog.level_ids) == 3
+    assert counts["missing"] == 0
+
+
+def test_a_new_catalog_version_recomputes_and_keeps_the_old(small_db, catalog, db_path):
+    write(small_db, catalog, values_at(catalog, list(COMMUNITIES), ["2025-01"], 0.5))
+    small_db.close()
+    raw = catalog.model_dump(mode="json")
+    raw["version"] = "2026.2"
+    for indicator in raw["indicators"]:
+        if indicator["id"] == "satisfaction":
+            indicator["best"] = 100.0
+    newer = parse_catalog(raw)
+    con = open_store(db_path, newer)
+    old = store.scores(con, catalog, period="2025-01")
+    new = store.scores(con, newer, period="2025-01")
+    assert len(old) == len(new) == len(COMMUNITIES)
+    assert (new["index"] < old["index"]).all()
+    assert set(store.catalog_versions(con)["version"]) == {catalog.version, "2026.2"}
+
+    raw["indicators"][0]["worst"] = 40.0
+    with pytest.raises(store.StoreError) as refused:
+        open_store(db_path, parse_catalog(raw))
+    assert refused.value.code == "catalog_version_reused"
+    con.close()
+
+
+def test_registry_keeps_the_history_of_renames(small_db, catalog):
+    renamed = small_registry()
+    renamed.loc[renamed["code"] == COMMUNITIES[0], "name"] = "新名字社区"
+    assert import_registry(small_db, catalog, renamed, user="admin") == 1
+    history = store.org_history(small_db, COMMUNITIES[0])
+    assert history["name"].tolist() == ["测试社区001", "新名字社区"]
+    assert store.registry(small_db, COMMUNITIES[0])["name"].tolist() == ["新名字社区"]
+
+
+def test_imports_from_threads_are_serialised_without_loss(small_db, catalog):
+    errors: list[BaseException] = []
+
+    def worker(month: str) -> None:
+        try:
+            write(small_db, catalog, values_at(catalog, list(COMMUNITIES), [month], 0.6))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(m,)) for m in MONTHS[:8]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.value_count(small_db) == 8 * len(COMMUNITIES) * len(catalog.indicators)
+    assert len(store.batches(small_db).query("kind == 'import'")) == 8
+    assert len(store.scores(small_db, catalog)) == 8 * len(COMMUNITIES)
+
+
+def test_second_process_gets_a_plain_busy_error(empty_db, db_path):
+    import subprocess
+    import sys
+
+    code = (
+        "from indicators import store\n"
+        f"try:\n    store.connect({str(db_path)!r})\n"
+        "except store.DatabaseBusyError as e:\n    print(e.code); print(e.message_en)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("database_busy")
+    assert "inbox" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_recompute_command_is_idempotent(small_db, catalog):
+    write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES), MONTHS[:3]))
+    before = table(small_db, "unit_scores")
+    recompute(small_db, catalog)
+    pd.testing.assert_frame_equal(before, table(small_db, "unit_scores"), check_dtype=False)
