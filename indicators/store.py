@@ -652,7 +652,7 @@ def catalog_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 SQL_SCORES = """
 SELECT s.code, o.name, s.unit_level, s.period, s."index", s.level, s.coverage, s.withheld,
-       s.withheld_reason, s.carried_level, s.reason_code, s.reason_zh, s.reason_en,
+       s.withheld_reason, s.carried_level, s.level_changed, s.reason_code, s.reason_zh, s.reason_en,
        s.trend, s.slope, s.communities, s.scored
 FROM unit_scores s LEFT JOIN orgs o USING (code)
 WHERE s.version = ? AND s.granularity = ? AND s.unit_level = ?
@@ -688,6 +688,10 @@ SQL_INDICATOR_SCORES = """
 SELECT code, period, indicator, value, score, effective_weight, level FROM indicator_scores
 WHERE version = ? AND granularity = ? AND code = ? AND (? IS NULL OR period = ?)
 ORDER BY period, indicator
+"""
+SQL_INDICATOR_SCORES_PAIR = """
+SELECT code, period, indicator, value, score, effective_weight, level FROM indicator_scores
+WHERE version = ? AND granularity = ? AND period IN (?, ?) AND starts_with(code, ?)
 """
 SQL_REPORTED_COMMUNITIES = """
 SELECT DISTINCT community_code FROM current_values WHERE period = ? AND starts_with(community_code, ?)

@@ -1,0 +1,64 @@
+"""The dashboard's one database connection, its catalog, and the inbox watcher thread."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import streamlit as st
+
+from indicators import operations, store
+from indicators.catalog import Catalog, load_catalog
+from indicators.inbox import InboxWatcher
+
+DB_ENV = "HEALTH_DB"
+CATALOG_ENV = "HEALTH_CATALOG"
+DEMO_ENV = "HEALTH_DEMO"
+INBOX_ENV = "HEALTH_INBOX"
+
+
+def database_path() -> Path:
+    return Path(os.environ.get(DB_ENV) or store.DEFAULT_DB_PATH)
+
+
+@st.cache_resource(show_spinner=False)
+def get_catalog(path: str | None = None) -> Catalog:
+    return load_catalog(path or os.environ.get(CATALOG_ENV) or None)
+
+
+@st.cache_resource(show_spinner="正在准备数据库… / Preparing the database…")
+def _open(path: str, catalog_path: str | None) -> duckdb.DuckDBPyConnection:
+    """Opens the database once per server process; the first start with no file builds the
+    synthetic demo city unless HEALTH_DEMO=0."""
+    catalog = get_catalog(catalog_path)
+    first_start = not Path(path).exists()
+    demo = first_start and os.environ.get(DEMO_ENV, "1") != "0"
+    con = operations.init_database(path, catalog, demo=demo)
+    inbox = os.environ.get(INBOX_ENV) or str(Path(path).parent / "inbox")
+    InboxWatcher(con, catalog, Path(inbox)).start()
+    return con
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process-wide connection (use `cursor()` for each unit of work)."""
+    return _open(str(database_path()), os.environ.get(CATALOG_ENV) or None)
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A fresh cursor: one shared connection across threads fails, sometimes silently."""
+    return connection().cursor()
+
+
+def catalog() -> Catalog:
+    return get_catalog(os.environ.get(CATALOG_ENV) or None)
+
+
+def data_generation() -> int:
+    """Changes whenever data changes (newest batch id), so cached reads refresh after a write."""
+    cur = cursor()
+    try:
+        value = store.scalar(cur, "SELECT coalesce(max(batch_id), 0) FROM batches")
+    finally:
+        cur.close()
+    return int(value or 0)
