@@ -12,11 +12,11 @@ st.set_page_config(page_title="社区治理健康指数", page_icon="📊", layo
 
 lang = language()
 pages = [
-    st.Page("pages/overview.py", title=t("page.overview", lang), icon="📊", url_path="overview",
+    st.Page("app_pages/overview.py", title=t("page.overview", lang), icon="📊", url_path="overview",
             default=True),
-    st.Page("pages/community.py", title=t("page.community", lang), icon="🏘️", url_path="community"),
-    st.Page("pages/alerts.py", title=t("page.alerts", lang), icon="🚨", url_path="alerts"),
-    st.Page("pages/methodology.py", title=t("page.methodology", lang), icon="📐",
+    st.Page("app_pages/community.py", title=t("page.community", lang), icon="🏘️", url_path="community"),
+    st.Page("app_pages/alerts.py", title=t("page.alerts", lang), icon="🚨", url_path="alerts"),
+    st.Page("app_pages/methodology.py", title=t("page.methodology", lang), icon="📐",
             url_path="methodology"),
 ]
 navigation = st.navigation(pages)

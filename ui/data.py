@@ -12,15 +12,18 @@ from indicators.periods import granularity_of
 from indicators.scoring import attribute_change
 from ui import db
 
+Generation = tuple[str, int]
 CACHE = {"ttl": 3600, "max_entries": 512, "show_spinner": False}
 
 
-def generation() -> int:
-    return db.data_generation()
+def generation() -> Generation:
+    """Identifies the data a page sees: the database file and its newest batch. Every cached
+    read takes it as its first argument, so a write (or another database) refreshes them."""
+    return (str(db.database_path()), db.data_generation())
 
 
 @st.cache_data(**CACHE)
-def registry(_generation: int, scope_prefix: str = "") -> pd.DataFrame:
+def registry(generation: Generation, scope_prefix: str = "") -> pd.DataFrame:
     cur = db.cursor()
     try:
         return store.registry(cur, scope_prefix)
@@ -29,7 +32,7 @@ def registry(_generation: int, scope_prefix: str = "") -> pd.DataFrame:
 
 
 @st.cache_data(**CACHE)
-def periods(_generation: int, granularity: str) -> list[str]:
+def periods(generation: Generation, granularity: str) -> list[str]:
     cur = db.cursor()
     try:
         return store.scored_periods(cur, db.catalog(), granularity)
@@ -38,7 +41,7 @@ def periods(_generation: int, granularity: str) -> list[str]:
 
 
 @st.cache_data(**CACHE)
-def scores(_generation: int, unit_level: str, period: str | None, scope: str | None) -> pd.DataFrame:
+def scores(generation: Generation, unit_level: str, period: str | None, scope: str | None) -> pd.DataFrame:
     """Scores of every unit of a level in scope, for one period (or all when None)."""
     cur = db.cursor()
     try:
@@ -50,7 +53,7 @@ def scores(_generation: int, unit_level: str, period: str | None, scope: str | N
 
 
 @st.cache_data(**CACHE)
-def series(_generation: int, code: str, unit_level: str, granularity: str) -> pd.DataFrame:
+def series(generation: Generation, code: str, unit_level: str, granularity: str) -> pd.DataFrame:
     """All periods of one unit: index, level, reasons, trend, dimensions."""
     cur = db.cursor()
     try:
@@ -61,7 +64,7 @@ def series(_generation: int, code: str, unit_level: str, granularity: str) -> pd
 
 
 @st.cache_data(**CACHE)
-def unit_series_in_scope(_generation: int, unit_level: str, granularity: str, scope: str | None,
+def unit_series_in_scope(generation: Generation, unit_level: str, granularity: str, scope: str | None,
                          last_periods: int) -> pd.DataFrame:
     """The last few periods of every unit of a level in scope (sparklines and movers)."""
     cur = db.cursor()
@@ -77,7 +80,7 @@ def unit_series_in_scope(_generation: int, unit_level: str, granularity: str, sc
 
 
 @st.cache_data(**CACHE)
-def level_counts(_generation: int, code: str, period: str) -> dict[str, int]:
+def level_counts(generation: Generation, code: str, period: str) -> dict[str, int]:
     cur = db.cursor()
     try:
         return store.level_counts(cur, db.catalog(), code, period, granularity_of(period))
@@ -86,7 +89,7 @@ def level_counts(_generation: int, code: str, period: str) -> dict[str, int]:
 
 
 @st.cache_data(ttl=300, max_entries=128, show_spinner=False)
-def alerts(_generation: int, period: str | None, scope: str | None, today: dt.date) -> pd.DataFrame:
+def alerts(generation: Generation, period: str | None, scope: str | None, today: dt.date) -> pd.DataFrame:
     cur = db.cursor()
     try:
         return views.alert_list(cur, db.catalog(), period=period, scope=scope, today=today)
@@ -95,7 +98,7 @@ def alerts(_generation: int, period: str | None, scope: str | None, today: dt.da
 
 
 @st.cache_data(**CACHE)
-def indicator_scores(_generation: int, code: str, granularity: str) -> pd.DataFrame:
+def indicator_scores(generation: Generation, code: str, granularity: str) -> pd.DataFrame:
     cur = db.cursor()
     try:
         return store.indicator_scores(cur, db.catalog(), code, granularity)
@@ -104,15 +107,15 @@ def indicator_scores(_generation: int, code: str, granularity: str) -> pd.DataFr
 
 
 @st.cache_data(**CACHE)
-def attribution(_generation: int, code: str, period_from: str, period_to: str) -> pd.DataFrame:
+def attribution(generation: Generation, code: str, period_from: str, period_to: str) -> pd.DataFrame:
     """Indicator contributions to one community's index change between two periods."""
-    frame = indicator_scores(_generation, code, granularity_of(period_to))
+    frame = indicator_scores(generation, code, granularity_of(period_to))
     frame = frame.rename(columns={"code": "community_code"})
     return attribute_change(frame, period_from, period_to)
 
 
 @st.cache_data(**CACHE)
-def movers(_generation: int, period_from: str, period_to: str, scope: str | None) -> pd.DataFrame:
+def movers(generation: Generation, period_from: str, period_to: str, scope: str | None) -> pd.DataFrame:
     """Every community's contributions between two periods, for the biggest movers."""
     cur = db.cursor()
     try:
@@ -128,7 +131,7 @@ def movers(_generation: int, period_from: str, period_to: str, scope: str | None
 
 
 @st.cache_data(**CACHE)
-def escalations(_generation: int, scope: str | None) -> pd.DataFrame:
+def escalations(generation: Generation, scope: str | None) -> pd.DataFrame:
     cur = db.cursor()
     try:
         return store.escalations(cur, db.catalog(), scope=scope)
@@ -137,7 +140,7 @@ def escalations(_generation: int, scope: str | None) -> pd.DataFrame:
 
 
 @st.cache_data(**CACHE)
-def history(_generation: int, code: str) -> pd.DataFrame:
+def history(generation: Generation, code: str) -> pd.DataFrame:
     cur = db.cursor()
     try:
         return store.cell_history(cur, code)
@@ -146,7 +149,7 @@ def history(_generation: int, code: str) -> pd.DataFrame:
 
 
 @st.cache_data(**CACHE)
-def jumps(_generation: int, scope: str | None) -> pd.DataFrame:
+def jumps(generation: Generation, scope: str | None) -> pd.DataFrame:
     cur = db.cursor()
     try:
         return store.jumps(cur, db.catalog(), scope=scope)
