@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import itertools
 import math
+import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +32,7 @@ class CatalogError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class Level(_Strict):
@@ -276,7 +279,8 @@ class _Problem(ValueError):
 
 
 def itertools_pairwise(values: list[float]) -> list[tuple[float, float]]:
-    return list(zip(values, values[1:], strict=False))
+    """Successive pairs (a, b), (b, c), … of a list."""
+    return list(itertools.pairwise(values))
 
 
 def _check_unique(ids: list[str], key: str, noun: str) -> None:
@@ -297,6 +301,7 @@ _PYDANTIC_SENTENCES = {
     "string_pattern_mismatch": "格式不正确",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
+    "finite_number": "应为有限的数字（不能是 nan 或 inf）",
     "int_type": "应为整数",
     "int_parsing": "应为整数",
     "bool_type": "应为 true 或 false",
@@ -326,7 +331,10 @@ def parse_catalog(raw: dict, file: str = "<catalog>") -> Catalog:
     try:
         return Catalog.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
+        errors = error.errors()
+        # A misspelt key shows up twice: as an unknown key and as the missing key it was meant
+        # to be. The unknown key is the one a person has to fix, so it is reported first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         context = first.get("ctx") or {}
         inner = context.get("error")
         if isinstance(inner, _Problem):
@@ -335,7 +343,19 @@ def parse_catalog(raw: dict, file: str = "<catalog>") -> Catalog:
         sentence = _PYDANTIC_SENTENCES.get(first["type"], first["msg"])
         value = first.get("input")
         shown = "" if isinstance(value, dict | list) or first["type"] == "missing" else f"：{value!r}"
-        raise CatalogError(file, key, f"{sentence}{shown}（{first['msg']}）") from None
+        hint = _spelling_hint(first, errors)
+        raise CatalogError(file, key, f"{sentence}{shown}{hint}（{first['msg']}）") from None
+
+
+def _spelling_hint(first: dict, errors: list[dict]) -> str:
+    """"，是否应为“weight”？" when an unknown key resembles a missing key beside it."""
+    if first["type"] != "extra_forbidden":
+        return ""
+    parent, name = tuple(first["loc"][:-1]), str(first["loc"][-1])
+    missing = [str(e["loc"][-1]) for e in errors
+               if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent]
+    close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6)
+    return f"，是否应为“{close[0]}”？" if close else ""
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -350,5 +370,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise CatalogError(str(source), "-", f"TOML 语法错误：{error}") from None
+        where = re.search(r"line (\d+), column (\d+)", str(error))
+        key = f"line {where.group(1)}, column {where.group(2)}" if where else "-"
+        raise CatalogError(str(source), key, f"TOML 语法错误，无法解析：{error}") from None
     return parse_catalog(raw, str(source))

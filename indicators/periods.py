@@ -7,9 +7,11 @@ import re
 
 import pandas as pd
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
-YEAR_PATTERN = re.compile(r"^(\d{4})$")
+# \Z, not $: `$` also matches before a trailing newline ("2025-08\n" would pass); re.ASCII:
+# `\d` would otherwise accept full-width digits ("２０２５-08").
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z", re.ASCII)
+QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])\Z", re.ASCII)
+YEAR_PATTERN = re.compile(r"^(\d{4})\Z", re.ASCII)
 
 
 def granularity_of(period: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,13 @@ class ScoreTables:
 
     indicator_scores: community_code, period, indicator, dimension, value, score,
         nominal_weight, effective_weight — one row per available value of a catalog indicator
-        (context indicators included, with weight 0).
+        (context indicators included, with weight 0), in the order of the input.
+        effective_weight is the weight the indicator carried in the index formula of its
+        community and period after renormalisation; for an arithmetic index,
+        index = Σ effective_weight × score.
     unit_scores: community_code, period, coverage, index, withheld, withheld_reason and one
-        column per weighted dimension id — one row per community and period with any value.
-        `index` is NaN exactly when `withheld` is True.
+        column per weighted dimension id — one row per community and period with any value,
+        in order of first appearance. `index` is NaN exactly when `withheld` is True.
     """
 
     indicator_scores: pd.DataFrame
@@ -62,11 +66,16 @@ def score_raw(values: pd.Series | np.ndarray, best: np.ndarray, worst: np.ndarra
     worst = np.asarray(worst, dtype="float64")
     log = np.asarray(log, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        fx = np.where(log, np.log(np.maximum(x, LOG_FLOOR)), x)
-        fb = np.where(log, np.log(np.maximum(best, LOG_FLOOR)), best)
-        fw = np.where(log, np.log(np.maximum(worst, LOG_FLOOR)), worst)
+        if log.any():
+            fx = np.where(log, np.log(np.maximum(x, LOG_FLOOR)), x)
+            fb = np.where(log, np.log(np.maximum(best, LOG_FLOOR)), best)
+            fw = np.where(log, np.log(np.maximum(worst, LOG_FLOOR)), worst)
+        else:
+            fx, fb, fw = x, best, worst
         ratio = (fx - fw) / (fb - fw)
-    return 100.0 * np.clip(ratio, 0.0, 1.0)
+    # + 0.0 turns the −0.0 of a lower-is-better value at its worst goalpost into 0.0, which
+    # would otherwise print as "-0.0".
+    return 100.0 * np.clip(ratio, 0.0, 1.0) + 0.0
 
 
 def score_value(indicator_id: str, value: float, catalog: Catalog) -> float:
@@ -82,88 +91,132 @@ def score_value(indicator_id: str, value: float, catalog: Catalog) -> float:
     )
 
 
-def _weighted_mean(frame: pd.DataFrame, by: list[str], value: str, weight: str,
-                   method: str, floor: float) -> pd.Series:
-    """Weighted arithmetic or geometric mean of `value` per group, weights renormalised."""
-    weights = frame[weight]
-    if method == "geometric":
-        terms = np.log(np.maximum(frame[value].to_numpy(), floor)) * weights
-    else:
-        terms = frame[value] * weights
-    grouped = pd.DataFrame({"t": terms, "w": weights}).groupby(
-        [frame[c] for c in by], sort=False
-    ).sum()
-    mean = grouped["t"] / grouped["w"]
-    if method == "geometric":
-        mean = np.exp(mean)
-    return mean
+def _unit_codes(community: pd.Series, period: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """An integer id per (community, period) in order of first appearance, and the units."""
+    community_ids, communities = pd.factorize(community)
+    period_ids, periods = pd.factorize(period)
+    combined = community_ids.astype("int64") * max(len(periods), 1) + period_ids
+    unit_ids, unit_keys = pd.factorize(combined)
+    units = pd.DataFrame({
+        "community_code": communities.take(unit_keys // max(len(periods), 1)),
+        "period": periods.take(unit_keys % max(len(periods), 1)),
+    })
+    return unit_ids.astype("int64"), units
 
 
 def score_values(values: pd.DataFrame, catalog: Catalog) -> ScoreTables:
     """Scores a long table (community_code, period, indicator, value) of any one granularity.
 
     Rows whose indicator the catalog does not know, or whose value is missing, are ignored:
-    a missing value is never a zero.
+    a missing value is never a zero. Each (community_code, period, indicator) may occur at
+    most once; a repeated one raises ValueError (it would count twice).
     """
     meta = indicator_table(catalog)
-    frame = values.loc[values["value"].notna(), VALUE_COLUMNS].merge(meta, on="indicator", how="inner")
-    frame["value"] = frame["value"].astype("float64")
-    frame["score"] = score_raw(frame["value"], frame["best"], frame["worst"], frame["log"])
-
-    weighted = frame[frame["weight"] > 0]
-    available_weight = weighted.groupby(KEY + ["dimension"], sort=False)["weight"].transform("sum")
-    frame["effective_weight"] = 0.0
-    frame.loc[weighted.index, "effective_weight"] = (
-        weighted["dimension_weight"] * weighted["weight"] / available_weight
-    )
-
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
-    floor = catalog.aggregation.geometric_floor
-    if len(weighted):
-        dimension_scores = _weighted_mean(
-            weighted, KEY + ["dimension"], "score", "weight",
-            catalog.aggregation.within_dimension, floor,
-        ).unstack("dimension")
+    dim_weights = np.array([d.weight for d in catalog.weighted_dimensions], dtype="float64")
+    n_dims = len(dimension_ids)
+
+    # Factorise first: a province has millions of rows but only a dozen indicator names.
+    indicator_codes, indicator_names = pd.factorize(values["indicator"])
+    known = pd.Index(meta["indicator"]).get_indexer(indicator_names)
+    position = np.where(indicator_codes >= 0, known[np.maximum(indicator_codes, 0)], -1)
+    value = values["value"].to_numpy(dtype="float64", na_value=np.nan)
+    keep = (position >= 0) & ~np.isnan(value)
+    rows = values.loc[keep, KEY].reset_index(drop=True)
+    position = position[keep]
+    value = value[keep]
+
+    unit_ids, units = _unit_codes(rows["community_code"], rows["period"])
+    n_units = len(units)
+    repeated = pd.Series(unit_ids * len(meta) + position).duplicated().to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        raise ValueError(
+            f"more than one value for community {rows['community_code'].iloc[first]}, "
+            f"period {rows['period'].iloc[first]}, indicator {meta['indicator'].iloc[position[first]]}"
+        )
+
+    score = score_raw(
+        value, meta["best"].to_numpy()[position], meta["worst"].to_numpy()[position],
+        meta["log"].to_numpy()[position],
+    )
+    weight = meta["weight"].to_numpy()[position]
+    dim_of_indicator = np.array(
+        [dimension_ids.index(d) if d in dimension_ids else -1 for d in meta["dimension"]],
+        dtype="int64",
+    )
+    dim = dim_of_indicator[position]
+    counted = (weight > 0) & (dim >= 0)
+
+    # Per unit and weighted dimension: Σ weights of the available indicators, Σ weight × term.
+    cell = unit_ids[counted] * n_dims + dim[counted]
+    size = n_units * n_dims
+    available = np.bincount(cell, weights=weight[counted], minlength=size).reshape(n_units, n_dims)
+    if catalog.aggregation.within_dimension == "geometric":
+        terms = np.log(np.maximum(score[counted], catalog.aggregation.geometric_floor))
     else:
-        dimension_scores = pd.DataFrame(columns=dimension_ids)
-    dimension_scores = dimension_scores.reindex(columns=dimension_ids)
+        terms = score[counted]
+    totals = np.bincount(cell, weights=weight[counted] * terms, minlength=size)
+    present = available > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dims = totals.reshape(n_units, n_dims) / available
+    if catalog.aggregation.within_dimension == "geometric":
+        dims = np.exp(dims)
+    dims = np.where(present, dims, np.nan)
 
-    units = frame[KEY].drop_duplicates()
-    units = units.set_index(KEY)
-    coverage = weighted.groupby(KEY, sort=False)["nominal_weight"].sum()
-    units["coverage"] = coverage.reindex(units.index).fillna(0.0).clip(upper=1.0)
-    units = units.join(dimension_scores)
-    units.columns.name = None
-
-    dims = units[dimension_ids]
-    dim_weights = np.array([d.weight for d in catalog.weighted_dimensions])
-    present = dims.notna().to_numpy()
     present_weight = present @ dim_weights
-    filled = dims.fillna(0.0).to_numpy()
+    floor = catalog.aggregation.geometric_floor
     with np.errstate(divide="ignore", invalid="ignore"):
         if catalog.aggregation.across_dimensions == "geometric":
-            logs = np.log(np.maximum(filled, floor)) * present
+            logs = np.where(present, np.log(np.maximum(np.nan_to_num(dims), floor)), 0.0)
             index = np.exp((logs @ dim_weights) / present_weight)
         else:
-            index = (filled @ dim_weights) / present_weight
+            index = (np.where(present, dims, 0.0) @ dim_weights) / present_weight
 
-    missing_dimension = ~present.all(axis=1) if catalog.coverage.require_every_dimension else (
-        present_weight <= 0
-    )
-    low_coverage = units["coverage"].to_numpy() < catalog.coverage.minimum - COVERAGE_TOLERANCE
+    nominal = meta["nominal_weight"].to_numpy()[position]
+    coverage = np.bincount(unit_ids[counted], weights=nominal[counted], minlength=n_units)
+    coverage = np.minimum(coverage, 1.0)
+
+    if catalog.coverage.require_every_dimension:
+        missing_dimension = ~present.all(axis=1)
+    else:
+        missing_dimension = present_weight <= 0
+    low_coverage = coverage < catalog.coverage.minimum - COVERAGE_TOLERANCE
     withheld = missing_dimension | low_coverage
+
+    # The weight each value carried in its unit's index formula:
+    # dimension weight × indicator weight ÷ Σ available indicator weights of the dimension,
+    # ÷ Σ weights of the dimensions present (1 whenever every dimension is present).
+    effective = np.zeros(len(value))
+    counted_units = unit_ids[counted]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effective[counted] = (
+            dim_weights[dim[counted]] * weight[counted]
+            / available[counted_units, dim[counted]]
+            / present_weight[counted_units]
+        )
+
+    units["coverage"] = coverage
     units["index"] = np.where(withheld, np.nan, index)
     units["withheld"] = withheld
     units["withheld_reason"] = pd.Series(
-        np.where(missing_dimension, WITHHELD_DIMENSION, np.where(low_coverage, WITHHELD_COVERAGE, None)),
-        index=units.index, dtype="object",
+        np.where(missing_dimension, WITHHELD_DIMENSION,
+                 np.where(low_coverage, WITHHELD_COVERAGE, None)),
+        dtype="object",
     )
-    units = units.reset_index()[
-        KEY + ["coverage", "index", "withheld", "withheld_reason", *dimension_ids]
-    ]
-    indicator_scores = frame[
-        KEY + ["indicator", "dimension", "value", "score", "nominal_weight", "effective_weight"]
-    ].reset_index(drop=True)
+    for column, dimension in enumerate(dimension_ids):
+        units[dimension] = dims[:, column]
+
+    indicator_scores = pd.DataFrame({
+        "community_code": rows["community_code"],
+        "period": rows["period"],
+        "indicator": meta["indicator"].take(position).reset_index(drop=True),
+        "dimension": meta["dimension"].take(position).reset_index(drop=True),
+        "value": value,
+        "score": score,
+        "nominal_weight": nominal,
+        "effective_weight": effective,
+    })
     return ScoreTables(indicator_scores=indicator_scores, unit_scores=units)
 
 
@@ -171,13 +224,29 @@ def aggregate_months(values: pd.DataFrame, granularity: str) -> pd.DataFrame:
     """Quarter or year values: the mean of each indicator's available monthly values.
 
     Returns the long layout with the quarter (`YYYY-Qn`) or year (`YYYY`) label in `period`
-    and the number of months that fed each mean in `months`.
+    and the number of months that fed each mean in `months`, sorted by community, period
+    and indicator.
     """
-    frame = values.loc[values["value"].notna(), VALUE_COLUMNS].copy()
-    frame["period"] = to_granularity(frame["period"].astype(str), granularity)
-    grouped = frame.groupby(["community_code", "period", "indicator"], sort=True)["value"]
-    result = grouped.agg(value="mean", months="count").reset_index()
-    return result
+    frame = values.loc[values["value"].notna(), VALUE_COLUMNS]
+    community_ids, communities = pd.factorize(frame["community_code"], sort=True)
+    month_ids, months = pd.factorize(frame["period"].astype(str))
+    labels = to_granularity(pd.Series(months, dtype="str"), granularity)
+    label_ids, periods = pd.factorize(labels, sort=True)
+    period_ids = label_ids[month_ids]
+    indicator_ids, indicators = pd.factorize(frame["indicator"], sort=True)
+    n_periods, n_indicators = max(len(periods), 1), max(len(indicators), 1)
+    combined = (community_ids.astype("int64") * n_periods + period_ids) * n_indicators + indicator_ids
+    group_ids, keys = pd.factorize(combined, sort=True)
+    value = frame["value"].to_numpy(dtype="float64")
+    sums = np.bincount(group_ids, weights=value, minlength=len(keys))
+    counts = np.bincount(group_ids, minlength=len(keys))
+    return pd.DataFrame({
+        "community_code": communities.take(keys // (n_periods * n_indicators)),
+        "period": periods.take((keys // n_indicators) % n_periods),
+        "indicator": indicators.take(keys % n_indicators),
+        "value": sums / np.maximum(counts, 1),
+        "months": counts.astype("int64"),
+    })
 
 
 def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
@@ -187,14 +256,20 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     unit_scores: community rows with community_code, period, index, alert `level` (may be
         None where withheld) and the weighted dimension columns.
     registry: the org registry with code, level ('district' | 'street' | 'community') and
-        population (may be missing).
+        population (may be missing; under population weighting a scored community without a
+        population counts with weight 0).
     unit_level: 'street' or 'district'.
 
     Returns code, period, index, coverage (share of the unit's registered communities that
-    have an index), communities, scored, one column per dimension and one count column
-    `n_<level id>` per alert level plus n_withheld and n_missing.
+    have an index), communities, scored, one column per dimension (averaged with the same
+    weights as the index) and one count column `n_<level id>` per alert level plus
+    n_withheld and n_missing.
     """
     weighting = weighting or catalog.rollup.weighting
+    if weighting not in ("equal", "population"):
+        raise ValueError(f"weighting must be 'equal' or 'population', not {weighting!r}")
+    if "level" not in unit_scores.columns:
+        raise ValueError("unit_scores needs a `level` column (the communities' alert levels)")
     parent_of = _parent_function(unit_level)
     communities = registry.loc[registry["level"] == "community", ["code", "population"]].copy()
     communities["parent"] = parent_of(communities["code"])
@@ -204,13 +279,15 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
         communities.rename(columns={"code": "community_code"}), on="community_code", how="inner"
     )
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
+    has_index = frame["index"].notna()
     if weighting == "population":
-        frame["w"] = frame["population"].astype("float64").where(frame["index"].notna())
-        frame["w"] = frame["w"].fillna(0.0)
+        frame["w"] = pd.to_numeric(frame["population"], errors="coerce").where(has_index)
+        frame["w"] = frame["w"].fillna(0.0).astype("float64")
     else:
-        frame["w"] = frame["index"].notna().astype("float64")
+        frame["w"] = has_index.astype("float64")
     frame["wx"] = frame["w"] * frame["index"].fillna(0.0)
-    grouped = frame.groupby(["parent", "period"], sort=True)
+    keys = [frame["parent"], frame["period"]]
+    grouped = frame.groupby(keys, sort=True)
     out = pd.DataFrame({
         "sum_wx": grouped["wx"].sum(),
         "sum_w": grouped["w"].sum(),
@@ -219,12 +296,15 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     })
     with np.errstate(divide="ignore", invalid="ignore"):
         out["index"] = np.where(out["sum_w"] > 0, out["sum_wx"] / out["sum_w"], np.nan)
-    scored_rows = frame[frame["index"].notna()]
-    for dimension in dimension_ids:
-        out[dimension] = scored_rows.groupby(["parent", "period"])[dimension].mean()
-    levels = frame["level"].where(frame["index"].notna())
+        for dimension in dimension_ids:
+            scores = pd.to_numeric(frame[dimension], errors="coerce")
+            w = frame["w"].where(scores.notna(), 0.0)
+            weighted_sum = (w * scores.fillna(0.0)).groupby(keys).sum()
+            weight_sum = w.groupby(keys).sum()
+            out[dimension] = np.where(weight_sum > 0, weighted_sum / weight_sum, np.nan)
+    levels = frame["level"].where(has_index)
     for level_id in catalog.level_ids:
-        out[f"n_{level_id}"] = (levels == level_id).groupby([frame["parent"], frame["period"]]).sum()
+        out[f"n_{level_id}"] = (levels == level_id).groupby(keys).sum()
     out = out.reset_index().rename(columns={"parent": "code"})
     out["communities"] = out["code"].map(registered).fillna(0).astype("int64")
     out["n_withheld"] = out["reported"] - out["scored"]
@@ -238,7 +318,8 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     return out[columns]
 
 
-def _parent_function(unit_level: str):
+def _parent_function(unit_level: str) -> Callable[[pd.Series], pd.Series]:
+    """Maps community codes to their street (DDDDDDSSS000) or district (DDDDDD000000) code."""
     if unit_level == "street":
         return lambda codes: codes.str.slice(0, 9) + "000"
     if unit_level == "district":
@@ -251,7 +332,8 @@ def attribute_change(indicator_scores: pd.DataFrame, period_from: str, period_to
 
     For the arithmetic index, index = Σ effective_weight × score, so the contribution of an
     indicator is ew_to × score_to − ew_from × score_from (an absent value contributes 0), and
-    the contributions of a community sum exactly to index_to − index_from.
+    the contributions of a community sum exactly to index_to − index_from. The split is
+    meaningful when the community has an index in both periods.
 
     Returns community_code, indicator, value_from, value_to, score_from, score_to,
     weight_from, weight_to, contribution — for the indexed indicators only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -16,7 +17,7 @@ def page_header(title: str, selection: Selection, subtitle: str | None = None) -
     """The page title, the synthetic-data label when on demo data, and a subtitle."""
     st.title(title)
     if data.is_demo():
-        st.caption(f"🧪 {t('demo.label', selection.language)}")
+        st.caption(t("demo.label", selection.language))
     if subtitle:
         st.caption(subtitle)
 
@@ -34,7 +35,7 @@ def empty_state(key: str, language: str, **params: object) -> None:
     st.info(t(key, language, **params))
 
 
-def unit_name(units, code: str | None, language: str) -> str:
+def unit_name(units: pd.DataFrame, code: str | None, language: str) -> str:
     if not code:
         return t("sidebar.all", language)
     match = units.loc[units["code"] == code, "name"]
