@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from indicators import ingest, operations
+from indicators import operations
 from indicators.catalog import load_catalog
 from indicators.templates import template_headers, template_indicators
 from tests.conftest import COMMUNITIES, small_registry
@@ -31,12 +31,6 @@ ERROR_KEYS = {"row", "column", "code", "value", "message"}
 SCORE_COLUMNS = ["code", "name", "period", "index", "level", "coverage",
                  "resident", "professional", "process", "innovation"]
 LEVELS = {"normal", "blue", "yellow", "red", ""}
-# import-orgs reads files through ingest.read_table, which the upload parser does not (yet) provide.
-needs_read_table = pytest.mark.xfail(
-    not hasattr(ingest, "read_table"), strict=True,
-    reason="operations.read_registry imports indicators.ingest.read_table, which ingest.py lacks "
-           "(import-orgs crashes with ImportError)",
-)
 
 
 def run(*args: str | Path, ok: int | None = 0) -> subprocess.CompletedProcess[str]:
@@ -153,7 +147,6 @@ def registry_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-@needs_read_table
 def test_import_orgs_utf8_then_unchanged(tmp_path):
     db = tmp_path / "orgs.duckdb"
     run("init", "--db", db)
@@ -165,7 +158,6 @@ def test_import_orgs_utf8_then_unchanged(tmp_path):
     assert again.stdout.strip() == "9 org units read, 0 new or changed"
 
 
-@needs_read_table
 def test_import_orgs_gbk(tmp_path):
     db = tmp_path / "orgs.duckdb"
     source = tmp_path / "orgs_gbk.csv"
@@ -174,7 +166,6 @@ def test_import_orgs_gbk(tmp_path):
     assert result.stdout.strip() == "9 org units read, 9 new or changed"
 
 
-@needs_read_table
 def test_import_orgs_bad_code_is_rejected_with_the_row(tmp_path):
     db = tmp_path / "orgs.duckdb"
     source = tmp_path / "orgs_bad.csv"
