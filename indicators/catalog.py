@@ -257,8 +257,11 @@ class Catalog(_Strict):
         """SHA-256 of the catalog's content: two catalogs with one version must agree on it."""
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
-    def level_of(self, score: float) -> str:
-        """The level whose band holds `score` (no hysteresis)."""
+    def level_of(self, score: float) -> str | None:
+        """The level whose band holds `score` (no hysteresis); None for a missing score, which
+        is insufficient data and never the worst level."""
+        if score is None or math.isnan(score):
+            return None
         for level in self.levels:
             if score >= level.min:
                 return level.id

@@ -279,3 +279,7 @@ def test_parse_catalog_without_a_file_names_a_placeholder():
     with pytest.raises(CatalogError) as caught:
         parse_catalog(raw)
     assert (caught.value.file, caught.value.key) == ("<catalog>", "dimensions.weight")
+
+
+def test_a_missing_score_has_no_level_never_red():
+    assert CATALOG.level_of(float("nan")) is None
