@@ -45,7 +45,7 @@ lint: install-dev
 
 ## bench: scale benchmarks (not part of the test run)
 bench: install-dev
-	$(BIN)/python -m bench
+	$(BIN)/python bench/bench_scoring.py
 
 clean-db:
 	rm -f $(DB) $(DB).wal

@@ -78,9 +78,10 @@ INDICATOR_PROFILES: dict[str, IndicatorProfile] = {
 }
 # Scores an indicator without a profile (a custom catalog) starts from and reaches.
 FALLBACK_SCORES = (30.0, 85.0)
+# Values are rounded to one decimal (%, hours), whole numbers for counts of people.
 UNIT_DECIMALS = {"人": 0}
-STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default `str` dtype
 DEFAULT_DECIMALS = 1
+STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default `str` dtype
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,14 @@ class Trajectory:
     fills_remainder: bool = False
 
 
-# Changes are at most 1.5 index points a month: with the noise below, a story then moves like
-# a trend and never trips the suspicious-jump rule (robust z against the previous 6 months).
+# The stories, as latent index paths (the realised index is on average within a point of it):
+# - improving: red/yellow (56–63) until a reform in month 5, then a 20-month climb to 85–89;
+#   the year after the reform already averages blue, so no escalation follows it.
+# - declining: normal (83–87) until 14 months before the end, then a slide to 65–74.
+# - stuck_yellow: 62.5–67 throughout, so every calendar year is yellow: escalated.
+# - red: blue (76–79) until 20 months before the end, then a 17-month slide to 52–55.
+# - steady: normal (84–90) or blue (74–77.5), a mild season on top.
+# Changes take at least 14 months, so they read as trends, not jumps.
 TRAJECTORIES: tuple[Trajectory, ...] = (
     Trajectory("improving", STORY_IMPROVING, 0.03, 3, (56.0, 63.0), (85.0, 89.0), (4, 4), (20, 20)),
     Trajectory("declining", STORY_DECLINING, 0.08, 4, (83.0, 87.0), (65.0, 74.0), (-14, -14), (14, 14)),
@@ -123,24 +130,28 @@ class Overlay:
     story: str
     share: float
     minimum: int
-    maximum: int
+    maximum: int | None
     trajectories: tuple[str, ...]
 
 
 OVERLAYS: tuple[Overlay, ...] = (
-    Overlay(STORY_NOT_REPORTED, 0.03, 2, 10**9, ("steady_normal", "steady_blue")),
-    Overlay(STORY_GAPS, 0.03, 2, 10**9, ("steady_normal", "steady_blue")),
+    Overlay(STORY_NOT_REPORTED, 0.03, 2, None, ("steady_normal", "steady_blue")),
+    Overlay(STORY_GAPS, 0.03, 2, None, ("steady_normal", "steady_blue")),
     Overlay(STORY_JUMP, 0.0, 1, 1, ("steady_normal",)),
 )
 
-# Noise: each indicator of each community follows a golden-ratio (Weyl) sequence, uniform on
-# [−1, 1] and evenly spread over any 6 consecutive months (so that ordinary noise never looks
-# like a suspicious jump, as independent draws would in about 7% of months), times this many
-# index points carried along the indicator's line, and at least MINIMUM_NOISE_SLOPE of it.
+# Noise: each indicator of each community follows a Weyl sequence frac(start + step × month)
+# with an irrational step, uniform on [−1, 1] and evenly spread over any 6 consecutive months,
+# so that ordinary noise never looks like a suspicious jump (independent draws would: the
+# robust z of 6 previous values exceeds 3.5 for about 7% of normal draws). It is this many
+# index points carried along the indicator's line (at least MINIMUM_NOISE_SLOPE of them).
+# On a trend the sequence can fall into step with the slope and bunch up; such a series
+# (about 1 in 12 of the trending ones) draws its noise again, at most JUMP_REDRAW_ROUNDS times
+# (a province of 20,000 communities needs 7).
 NOISE_AMPLITUDE = 3.5
 MINIMUM_NOISE_SLOPE = 0.6
 WEYL_STEPS = (0.6180339887, 0.3819660113, 0.4142135624, 0.5857864376)
-JUMP_REDRAW_ROUNDS = 8
+JUMP_REDRAW_ROUNDS = 20
 SEASON_AMPLITUDE = 0.6  # index points, 12-month cycle counted from the first month
 PROFILE_SPREAD = 5.0  # sd of a community's own strengths and weaknesses, in score points
 
@@ -318,7 +329,8 @@ def _assign_stories(rng: np.random.Generator,
     for overlay in OVERLAYS:
         eligible_trajectories = [names.index(name) for name in overlay.trajectories]
         candidates = np.flatnonzero(np.isin(trajectory_of, eligible_trajectories) & ~taken)
-        wanted = min(max(overlay.minimum, round(overlay.share * n_communities)), overlay.maximum,
+        wanted = min(max(overlay.minimum, round(overlay.share * n_communities)),
+                     len(candidates) if overlay.maximum is None else overlay.maximum,
                      len(candidates))
         chosen = np.sort(rng.choice(candidates, size=wanted, replace=False))
         taken[chosen] = True
@@ -410,22 +422,33 @@ def _indicator_values(rng: np.random.Generator, catalog: Catalog, latent: np.nda
     baseline_scores, reformed_scores = _anchor_scores(indicators, arrays)
     baseline_index = float(nominal @ baseline_scores)
     reformed_index = float(nominal @ reformed_scores)
-    slope = (reformed_scores - baseline_scores) / (reformed_index - baseline_index)
+    slope = (reformed_scores - baseline_scores) / max(reformed_index - baseline_index, 1e-9)
     amplitude = NOISE_AMPLITUDE * np.array([_profile(i).noise for i in indicators]) * np.maximum(
         np.abs(slope), MINIMUM_NOISE_SLOPE)
 
-    n_communities = latent.shape[0]
+    n_communities, n_months = latent.shape
     n_indicators = len(indicators)
     profile = rng.normal(0.0, PROFILE_SPREAD, (n_communities, n_indicators))
     profile -= (profile @ nominal)[:, None] / max(nominal.sum(), 1e-12)
-    steady = (latent[:, :, None] - baseline_index) * slope + baseline_scores + profile[:, None, :]
-    steady = np.clip(steady, amplitude, 100.0 - amplitude)
-    position = np.cumsum(present, axis=1, dtype="int64") - 1
     start = rng.random((n_communities, n_indicators))
     step = _weyl_steps(rng, (n_communities, n_indicators))
-    noise = _weyl(start[:, None, :], step[:, None, :], position)
-    values = _values_from_scores(steady + noise * amplitude, arrays)
-    _redraw_false_jumps(rng, catalog, values, steady, position, amplitude, arrays, trending_rows)
+
+    scores = (latent[:, :, None] - baseline_index) * slope
+    scores += baseline_scores + profile[:, None, :]
+    np.clip(scores, amplitude, 100.0 - amplitude, out=scores)  # the steady part
+    incomplete = np.flatnonzero(~present.all(axis=(1, 2)))
+    redrawable = np.setdiff1d(trending_rows, incomplete)
+    steady_of_redrawable = scores[redrawable]
+    noise = _weyl(start[:, None, :], step[:, None, :], np.arange(n_months)[None, :, None])
+    if len(incomplete):
+        reported_before = np.cumsum(present[incomplete], axis=1) - 1
+        noise[incomplete] = _weyl(start[incomplete, None, :], step[incomplete, None, :],
+                                  reported_before)
+    noise *= amplitude
+    scores += noise
+    del noise
+    values = _values_from_scores(scores, arrays)
+    _redraw_false_jumps(rng, catalog, values, redrawable, steady_of_redrawable, amplitude, arrays)
     return values
 
 
@@ -435,32 +458,38 @@ def _weyl_steps(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 def _weyl(start: np.ndarray, step: np.ndarray, position: np.ndarray) -> np.ndarray:
     """Terms `position` of the sequences frac(start + step × n), mapped onto [−1, 1]."""
-    return 2.0 * np.mod(start + step * position, 1.0) - 1.0
+    terms = step * position
+    terms += start
+    np.mod(terms, 1.0, out=terms)
+    terms *= 2.0
+    terms -= 1.0
+    return terms
 
 
 def _redraw_false_jumps(rng: np.random.Generator, catalog: Catalog, values: np.ndarray,
-                        steady: np.ndarray, position: np.ndarray, amplitude: np.ndarray,
-                        arrays: _IndicatorArrays, rows: np.ndarray) -> None:
-    """Gives a new noise sequence to each trending series that the jump rule would flag.
+                        rows: np.ndarray, steady: np.ndarray, amplitude: np.ndarray,
+                        arrays: _IndicatorArrays) -> None:
+    """Gives a new noise sequence to each series of `rows` (complete) that the jump rule flags.
 
     Noise riding on a trend can fall into step with it, so that a window of six values
     bunches up and an ordinary value looks like a jump. The story has no jump there, so such
-    a series draws its noise again (a few rounds are always enough in practice).
+    a series draws its noise again (a few rounds are always enough in practice). `steady`
+    holds the scores of `rows` without noise.
     """
     n_months, n_indicators = values.shape[1], values.shape[2]
-    complete = rows[np.all(position[rows, -1, :] == n_months - 1, axis=1)]
-    community = np.repeat(complete, n_indicators)
-    indicator = np.tile(np.arange(n_indicators), len(complete))
+    row = np.repeat(np.arange(len(rows)), n_indicators)
+    indicator = np.tile(np.arange(n_indicators), len(rows))
+    months = np.arange(n_months)[None, :]
     for _ in range(JUMP_REDRAW_ROUNDS):
-        flagged = _jump_flags(values[community, :, indicator], catalog)
-        community, indicator = community[flagged], indicator[flagged]
-        if not len(community):
+        flagged = _jump_flags(values[rows[row], :, indicator], catalog)
+        row, indicator = row[flagged], indicator[flagged]
+        if not len(row):
             return
-        start = rng.random((len(community), 1))
-        step = _weyl_steps(rng, (len(community), 1))
-        noise = _weyl(start, step, position[community, :, indicator])
-        scores = steady[community, :, indicator] + noise * amplitude[indicator][:, None]
-        values[community, :, indicator] = _values_from_scores(scores, arrays, indicator[:, None])
+        start = rng.random((len(row), 1))
+        step = _weyl_steps(rng, (len(row), 1))
+        scores = _weyl(start, step, months) * amplitude[indicator][:, None]
+        scores += steady[row, :, indicator]
+        values[rows[row], :, indicator] = _values_from_scores(scores, arrays, indicator[:, None])
 
 
 def _jump_flags(series: np.ndarray, catalog: Catalog) -> np.ndarray:
@@ -516,7 +545,7 @@ def _anchor_scores(indicators: tuple[Indicator, ...],
 
 def _values_from_scores(scores: np.ndarray, arrays: _IndicatorArrays,
                         indicator: np.ndarray | None = None) -> np.ndarray:
-    """Values whose score is `scores`, rounded, within the valid range.
+    """Values whose score is `scores`, rounded, within the valid range (overwrites `scores`).
 
     The indicators run along the last axis of `scores`, or are given by `indicator` (positions
     in catalog order, broadcast against `scores`).
@@ -524,18 +553,23 @@ def _values_from_scores(scores: np.ndarray, arrays: _IndicatorArrays,
     def pick(column: np.ndarray) -> np.ndarray:
         return column if indicator is None else column[indicator]
 
+    values = np.clip(scores, 0.0, 100.0, out=scores)
     log = pick(arrays.log)
     best, worst = pick(arrays.best), pick(arrays.worst)
-    transformed_best = np.where(log, np.log(np.maximum(best, 1e-12)), best)
-    transformed_worst = np.where(log, np.log(np.maximum(worst, 1e-12)), worst)
-    fraction = np.clip(scores, 0.0, 100.0) / 100.0
-    transformed = transformed_worst + fraction * (transformed_best - transformed_worst)
-    values = np.where(log, np.exp(np.where(log, transformed, 0.0)), transformed)
+    if np.any(log):
+        best = np.where(log, np.log(np.maximum(best, 1e-12)), best)
+        worst = np.where(log, np.log(np.maximum(worst, 1e-12)), worst)
+    values *= (best - worst) / 100.0
+    values += worst
+    if np.any(log):
+        values[...] = np.where(log, np.exp(np.where(log, values, 0.0)), values)
     scale = pick(arrays.scale)
-    rounded = np.round(values * scale) / scale
+    values *= scale
+    np.round(values, out=values)
+    values /= scale
     valid_min = pick(arrays.valid_min)
     lowest = np.where(pick(arrays.exclusive_min), valid_min + 1.0 / scale, valid_min)
-    return np.clip(rounded, lowest, pick(arrays.valid_max))
+    return np.clip(values, lowest, pick(arrays.valid_max), out=values)
 
 
 # ---- overlays: not reported, gaps, the suspicious jump --------------------------------------
@@ -606,20 +640,18 @@ def _long_values(values: np.ndarray, present: np.ndarray, codes: np.ndarray, per
     """community_code, period, indicator, value for every present cell, in that order.
 
     The text columns are built as Arrow arrays straight from bytes (pandas' `str` dtype is
-    Arrow-backed): a province of 15 million rows takes about a second instead of a minute.
+    Arrow-backed): for a province of 15 million rows that takes about a second, where
+    converting Python strings takes half a minute.
     """
     n_communities, n_months, n_indicators = values.shape
     cells = present.reshape(-1)
     kept_per_month = present.sum(axis=2).reshape(-1)
     kept_per_community = kept_per_month.reshape(n_communities, n_months).sum(axis=1)
-    if cells.all():
-        indicator_position = np.tile(np.arange(n_indicators, dtype="int32"),
-                                     n_communities * n_months)
-        numbers = values.reshape(-1).copy()
-    else:
-        indicator_position = (np.flatnonzero(cells) % n_indicators).astype("int32")
-        numbers = values.reshape(-1)[cells]
-    period_bytes = np.tile(_fixed_width_bytes(periods), (n_communities, 1))
+    indicator_position = np.tile(np.arange(n_indicators, dtype="int32"), n_communities * n_months)
+    numbers = values.reshape(-1)
+    if not cells.all():
+        indicator_position, numbers = indicator_position[cells], numbers[cells]
+    period_bytes = np.tile(_fixed_width_bytes(periods), (n_communities, 1))  # one row a month
     return pd.DataFrame({
         "community_code": _as_str_series(_repeated_rows(_fixed_width_bytes(codes.tolist()),
                                                         kept_per_community)),
@@ -642,7 +674,8 @@ def _repeated_rows(label_bytes: np.ndarray, counts: np.ndarray) -> pa.Array:
     """Label k (a row of `label_bytes`) counts[k] times in a row, as an Arrow string array."""
     n_rows = int(counts.sum())
     width = label_bytes.shape[1]
-    data = np.repeat(label_bytes, counts, axis=0).reshape(-1)
+    as_items = np.ascontiguousarray(label_bytes).view(f"S{width}")[:, 0]
+    data = np.repeat(as_items, counts).view(np.uint8)
     offsets = np.arange(n_rows + 1, dtype="int64") * width
     return pa.LargeStringArray.from_buffers(n_rows, pa.py_buffer(offsets), pa.py_buffer(data))
 

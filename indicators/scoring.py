@@ -122,9 +122,12 @@ def score_values(values: pd.DataFrame, catalog: Catalog) -> ScoreTables:
     position = np.where(indicator_codes >= 0, known[np.maximum(indicator_codes, 0)], -1)
     value = values["value"].to_numpy(dtype="float64", na_value=np.nan)
     keep = (position >= 0) & ~np.isnan(value)
-    rows = values.loc[keep, KEY].reset_index(drop=True)
-    position = position[keep]
-    value = value[keep]
+    if keep.all():  # the common case: no row to drop, so no copy of the text columns
+        rows = values[KEY].reset_index(drop=True)
+    else:
+        rows = values.loc[keep, KEY].reset_index(drop=True)
+        position = position[keep]
+        value = value[keep]
 
     unit_ids, units = _unit_codes(rows["community_code"], rows["period"])
     n_units = len(units)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from indicators import alerts
-from indicators.catalog import Catalog
+from indicators.catalog import DEFAULT_CATALOG_PATH, Catalog, parse_catalog
 from indicators.demo import (
     DEMO_SEED,
     STORY_DECLINING,
@@ -339,3 +340,21 @@ def test_build_city_of_other_sizes(catalog: Catalog) -> None:
     assert many.registry["code"].map(is_valid_code).all()
     assert many.registry["name"].is_unique or not many.registry.loc[
         many.registry["level"] == "district", "name"].duplicated().any()
+
+
+def test_a_custom_catalog_gets_values_for_every_indicator() -> None:
+    raw = tomllib.loads(DEFAULT_CATALOG_PATH.read_text(encoding="utf-8"))
+    raw["indicators"].append({
+        "id": "volunteer_hours", "name_zh": "志愿服务时长", "name_en": "Volunteer hours",
+        "unit": "小时", "dimension": "innovation", "best": 20.0, "worst": 1.0,
+        "transform": "log", "valid_min": 0.0, "valid_max": 1000.0,
+    })
+    custom = parse_catalog(raw)
+    small = build_city(custom, districts=1, streets_per_district=(2, 2),
+                       communities_per_street=(10, 10), months=12, last_month="2024-06", seed=5)
+    volunteer = small.values.loc[small.values["indicator"] == "volunteer_hours", "value"]
+    assert len(volunteer) > 0
+    assert volunteer.between(1.0, 20.0).all()
+    assert volunteer.nunique() > 10
+    scores = score_values(small.values, custom).unit_scores
+    assert scores["index"].notna().mean() > 0.9
