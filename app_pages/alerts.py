@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from indicators.operations import csv_bytes
@@ -36,7 +37,7 @@ if shown.empty:
     empty_state("empty.no_alerts", lang)
     st.stop()
 reason = "reason_en" if lang == "en" else "reason_zh"
-table = shown.assign(state=shown["state"].map(state_label), index=shown["index"].round(1))[
+table = shown.assign(state=shown["state"].map(state_label), index=pd.to_numeric(shown["index"], errors="coerce").round(1))[
     ["code", "name", "period", "state", "index", "streak", reason]
 ].set_axis([t("column.code", lang), t("column.name", lang), t("column.period", lang),
             t("column.level", lang), t("column.index", lang), t("alerts.streak", lang),

@@ -52,6 +52,11 @@ def scope_prefix(code: str) -> str:
     return {"district": code[:6], "street": code[:9], "community": code}[level]
 
 
+def prefix_of_scope(scope_code: str | None) -> str:
+    """The code prefix of a scope for SQL `starts_with`; "" (everything) when there is none."""
+    return "" if scope_code is None else scope_prefix(scope_code)
+
+
 def in_scope(code: str, scope_code: str | None) -> bool:
     """True when `code` lies in the subtree of `scope_code` (None = everything)."""
     return scope_code is None or code.startswith(scope_prefix(scope_code))

@@ -347,11 +347,6 @@ def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, SQL_NEXT_BATCH_ID))
 
 
-def database_path(con: duckdb.DuckDBPyConnection) -> str:
-    row = first_row(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return str(row[0]) if row and row[0] else ":memory:"
-
-
 def connect(path: str | Path = DEFAULT_DB_PATH, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Opens the database file (creating its folder), brought up to the current schema.
 
@@ -699,9 +694,9 @@ SELECT DISTINCT community_code FROM current_values WHERE period = ? AND starts_w
 
 
 def _prefix(scope: str | None) -> str:
-    from indicators.orgs import scope_prefix
+    from indicators.orgs import prefix_of_scope
 
-    return "" if scope is None else scope_prefix(scope)
+    return prefix_of_scope(scope)
 
 
 def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, granularity: str = "month",

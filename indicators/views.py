@@ -10,7 +10,8 @@ import pandas as pd
 from indicators import store
 from indicators.alerts import not_reported
 from indicators.catalog import Catalog
-from indicators.periods import granularity_of, months_in, period_of_month, period_sort_key
+from indicators.orgs import prefix_of_scope
+from indicators.periods import granularity_of, months_in, period_of_month
 
 ALERT_COLUMNS = ["code", "name", "unit_level", "period", "state", "index", "level", "streak",
                  "reason_zh", "reason_en"]
@@ -66,7 +67,7 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     parts = [flagged]
 
     if granularity == "month":
-        registered = store.registry(con, "" if scope is None else _prefix(scope))
+        registered = store.registry(con, prefix_of_scope(scope))
         communities = registered.loc[registered["level"] == "community", ["code", "name"]]
         reported = pd.DataFrame({"community_code": sorted(store.reported_communities(con, period, scope)),
                                  "period": period})
@@ -92,11 +93,3 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     return result.sort_values(["_rank", "index", "code"]).drop(columns="_rank").reset_index(drop=True)
 
 
-def _prefix(scope: str) -> str:
-    from indicators.orgs import scope_prefix
-
-    return scope_prefix(scope)
-
-
-def sort_periods(periods: list[str]) -> list[str]:
-    return sorted(periods, key=period_sort_key)

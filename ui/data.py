@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import store, views
+from indicators.orgs import prefix_of_scope
 from indicators.periods import granularity_of
 from indicators.scoring import attribute_change
 from ui import db
@@ -122,7 +123,7 @@ def movers(generation: Generation, period_from: str, period_to: str, scope: str 
         granularity = granularity_of(period_to)
         frame = cur.execute(
             store.SQL_INDICATOR_SCORES_PAIR,
-            [db.catalog().version, granularity, period_from, period_to, _prefix(scope)],
+            [db.catalog().version, granularity, period_from, period_to, prefix_of_scope(scope)],
         ).df()
     finally:
         cur.close()
@@ -158,14 +159,14 @@ def jumps(generation: Generation, scope: str | None) -> pd.DataFrame:
 
 
 def is_demo() -> bool:
+    return _is_demo(generation())
+
+
+@st.cache_data(**CACHE)
+def _is_demo(generation: Generation) -> bool:
     cur = db.cursor()
     try:
         return store.is_demo(cur)
     finally:
         cur.close()
 
-
-def _prefix(scope: str | None) -> str:
-    from indicators.orgs import scope_prefix
-
-    return "" if scope is None else scope_prefix(scope)
