@@ -3,22 +3,17 @@
 import streamlit as st
 
 from ui import data
+from ui.auth import current_principal
 from ui.guard import mark_gate_passed
 from ui.i18n import t
+from ui.pages import pages_for, st_pages
 from ui.state import language, sidebar
 
 st.set_page_config(page_title="社区治理健康指数", page_icon="📊", layout="wide",
                    initial_sidebar_state="auto")
 
 lang = language()
-pages = [
-    st.Page("app_pages/overview.py", title=t("page.overview", lang), icon="📊", url_path="overview",
-            default=True),
-    st.Page("app_pages/community.py", title=t("page.community", lang), icon="🏘️", url_path="community"),
-    st.Page("app_pages/alerts.py", title=t("page.alerts", lang), icon="🚨", url_path="alerts"),
-    st.Page("app_pages/methodology.py", title=t("page.methodology", lang), icon="📐",
-            url_path="methodology"),
-]
+pages = st_pages(pages_for(current_principal().role), lang)
 navigation = st.navigation(pages)
 selection = sidebar()
 st.session_state["selection"] = selection

@@ -160,6 +160,47 @@ CREATE TABLE jumps (
 """
 
 
+MIGRATION_3_ACCESS = """
+CREATE TABLE users (
+    name VARCHAR PRIMARY KEY,
+    display_name VARCHAR,
+    role VARCHAR NOT NULL,
+    org_code VARCHAR,
+    password_hash VARCHAR NOT NULL,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until TIMESTAMP,
+    is_demo BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    last_login_at TIMESTAMP
+);
+CREATE SEQUENCE audit_id_seq START 1;
+CREATE TABLE audit_log (
+    audit_id BIGINT PRIMARY KEY,
+    recorded_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    target VARCHAR,
+    outcome VARCHAR NOT NULL,
+    source VARCHAR,
+    detail VARCHAR
+);
+CREATE TABLE device_tokens (
+    token_id VARCHAR PRIMARY KEY,
+    token_hash VARCHAR NOT NULL,
+    label VARCHAR NOT NULL,
+    org_code VARCHAR,
+    created_by VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP,
+    revoked_by VARCHAR,
+    last_seen_at TIMESTAMP
+);
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     number: int
@@ -170,6 +211,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", MIGRATION_1_INITIAL),
     Migration(2, "materialised scores", MIGRATION_2_SCORES),
+    Migration(3, "accounts, audit log and device tokens", MIGRATION_3_ACCESS),
 )
 
 SQL_CREATE_MIGRATIONS = """

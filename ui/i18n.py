@@ -257,6 +257,21 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _merge_feature_strings() -> None:
+    """Adds each feature's table from ui/strings/ (one file per feature keeps edits apart);
+    a key defined twice is a programming error, caught at import."""
+    from ui.strings import FEATURE_TABLES
+
+    for table in FEATURE_TABLES:
+        clash = set(table) & set(STRINGS)
+        if clash:
+            raise KeyError(f"UI string keys defined twice: {sorted(clash)}")
+        STRINGS.update(table)
+
+
+_merge_feature_strings()
+
 _FORMATTER = string.Formatter()
 
 
