@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from indicators import operations, store, views
+from indicators.access import Principal
 from indicators.catalog import Catalog, CatalogError, load_catalog
 from indicators.periods import granularity_of
 
@@ -78,12 +79,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     files = [(name, _read_file(name)) for name in args.files]
     con = _open(args, catalog)
-    scope = _scope_of_user(con, args.user)
+    principal = _principal(con, args.user)
     exit_code = EXIT_OK
     for name, data in files:
         report = operations.import_upload(
-            con, catalog, Path(name).name, data, user=args.user, dry_run=args.dry_run,
-            accept_valid=args.accept_valid, scope_code=scope,
+            con, catalog, Path(name).name, data, principal=principal, dry_run=args.dry_run,
+            accept_valid=args.accept_valid,
         )
         if report.status == "rejected":
             exit_code = EXIT_REJECTED
@@ -94,12 +95,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _scope_of_user(con: duckdb.DuckDBPyConnection, user: str) -> str | None:
-    """The org unit an account may upload for; the accounts issue binds users to units."""
-    finder: Callable[[duckdb.DuckDBPyConnection, str], str | None] | None = getattr(
-        store, "user_scope", None
+def _principal(con: duckdb.DuckDBPyConnection, user: str) -> Principal:
+    """Who `--user NAME` acts as: the named account with its role and subtree. Before any
+    account exists the operator at the server's shell acts as an admin under that name."""
+    row = store.first_row(con, "SELECT role, org_code FROM users WHERE name = ? AND active", [user])
+    if row is not None:
+        return Principal(user, row[0], row[1])
+    if store.scalar(con, "SELECT count(*) FROM users") == 0:
+        return Principal(user, "admin", None)
+    raise CommandFailed(
+        f"没有名为“{user}”的有效账号；请用 python -m indicators users list 查看账号。"
+        f" / No active account named '{user}'; see python -m indicators users list.",
+        EXIT_USAGE,
     )
-    return finder(con, user) if finder else None
 
 
 def _print_import_report(report: operations.ImportReport, language: str) -> None:
@@ -134,7 +142,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     con = _open(args, catalog)
     try:
-        outcome = operations.rollback_batch(con, catalog, args.batch_id, args.user)
+        outcome = operations.rollback_batch(con, catalog, args.batch_id,
+                                               _principal(con, args.user))
     except store.StoreError as error:
         print(error.message(_language(args)), file=sys.stderr)
         return EXIT_REJECTED

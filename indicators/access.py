@@ -72,3 +72,17 @@ def require_unit(principal: Principal, action: str, code: str) -> None:
 def outside(principal: Principal, codes: Iterable[str]) -> list[str]:
     """The codes among `codes` outside the principal's subtree, sorted and unique."""
     return sorted({code for code in codes if not principal.covers(code)})
+
+
+def effective_scope(principal: Principal, requested: str | None) -> str | None:
+    """The subtree to read for a request: the requested unit when it lies inside the
+    principal's subtree, the principal's own unit when nothing narrower was asked for."""
+    if requested is None:
+        return principal.org_code
+    if not principal.covers(requested):
+        raise AccessDenied(
+            "access.scope",
+            f"单位 {requested} 不在账号“{principal.name}”的管辖范围（{principal.org_code}）内",
+            f"Unit {requested} is outside the scope of account '{principal.name}' ({principal.org_code})",
+        )
+    return requested

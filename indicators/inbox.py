@@ -11,11 +11,14 @@ from pathlib import Path
 
 import duckdb
 
+from indicators.access import Principal
 from indicators.catalog import Catalog
 from indicators.operations import import_upload
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
 INBOX_USER = "inbox"
+# Files dropped on the server's disk come from someone with shell access: an operator.
+INBOX_PRINCIPAL = Principal(INBOX_USER, "admin", None)
 RESULT_SUFFIX = ".result.json"
 POLL_SECONDS = 5.0
 # A file still being written (size changing between two looks) waits for the next poll.
@@ -38,7 +41,7 @@ def process_file(con: duckdb.DuckDBPyConnection, catalog: Catalog, path: Path,
     """Imports one inbox file (all-or-nothing), writes `<name>.result.json` beside it and moves
     the file into `done/` or `rejected/`. Returns the result object."""
     data = path.read_bytes()
-    report = import_upload(con, catalog, path.name, data, user=INBOX_USER)
+    report = import_upload(con, catalog, path.name, data, principal=INBOX_PRINCIPAL)
     result = report.to_dict(language)
     target = path.parent / ("rejected" if report.status == "rejected" else "done")
     target.mkdir(exist_ok=True)

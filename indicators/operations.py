@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from indicators import store
+from indicators.access import AccessDenied, Principal, require
 from indicators.catalog import Catalog
 from indicators.orgs import ParsedRegistry, registry_from_frame, scope_prefix
 from indicators.recompute import RecomputeStats, recompute_affected, recompute_all
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from indicators.ingest import ParsedUpload, Problem
 
 DEMO_USER = "示例数据"
+# Called with (fraction done 0..1, stage) while an import runs: "read", "validated",
+# "classified", "written", "recomputed".
+Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -74,22 +79,27 @@ def import_upload(
     file_name: str,
     data: bytes,
     *,
-    user: str,
+    principal: Principal,
     dry_run: bool = False,
     accept_valid: bool = False,
-    scope_code: str | None = None,
     today: dt.date | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Parses, validates and (unless a dry run or rejected) commits one upload as a batch.
 
     All-or-nothing by default: any row error rejects the whole file. With `accept_valid` the
-    valid rows are written and the rest reported. Rows outside the user's scope are errors.
+    valid rows are written and the rest reported. Rows outside the principal's subtree are
+    errors; a role without upload rights raises AccessDenied before anything is read.
     """
     from indicators.ingest import parse_upload
 
+    require(principal, "upload")
+    report_progress = progress or _no_progress
+    report_progress(0.05, "read")
     known = set(store.registry(con)["code"])
     parsed = parse_upload(file_name, data, catalog, registry_codes=known, today=today)
-    errors = list(parsed.errors) + _scope_problems(parsed, scope_code)
+    report_progress(0.6, "validated")
+    errors = list(parsed.errors) + _scope_problems(parsed, principal.org_code)
     error_rows = set(parsed.error_rows) | {p.row for p in errors if p.row is not None and p.code == "row_out_of_scope"}
     values = parsed.values[~parsed.values["row"].isin(error_rows)] if len(parsed.values) else parsed.values
     accepted_rows = len(set(values["row"])) if len(values) else 0
@@ -106,23 +116,30 @@ def import_upload(
         return report
     if dry_run:
         new, changed, unchanged = store.classify_values(con, values)
+        report_progress(1.0, "classified")
         report.status = "dry_run"
         report.values_new, report.values_changed, report.values_unchanged = new, changed, unchanged
         return report
     with store.transaction(con) as cursor:
         outcome = store.write_values(
-            cursor, values, user=user, file_name=file_name, sha256=parsed.sha256,
+            cursor, values, user=principal.name, file_name=file_name, sha256=parsed.sha256,
             rows_total=report.rows_total, rows_accepted=report.rows_accepted,
             rows_rejected=report.rows_rejected,
         )
+        report_progress(0.8, "written")
         if outcome.status == "committed":
             report.recompute = recompute_affected(cursor, catalog, outcome.affected)
+    report_progress(1.0, "recomputed")
     report.status = outcome.status
     report.batch_id = outcome.batch_id
     report.values_new = outcome.values_new
     report.values_changed = outcome.values_changed
     report.values_unchanged = outcome.values_unchanged
     return report
+
+
+def _no_progress(fraction: float, stage: str) -> None:
+    """The default progress callback: nobody is watching."""
 
 
 def _scope_problems(parsed: ParsedUpload, scope_code: str | None) -> list[Problem]:
@@ -143,12 +160,41 @@ def _scope_problems(parsed: ParsedUpload, scope_code: str | None) -> list[Proble
 
 
 def rollback_batch(con: duckdb.DuckDBPyConnection, catalog: Catalog, batch_id: int,
-                   user: str) -> store.BatchOutcome:
-    """Undoes one import batch and recomputes what it touched; raises StoreError if refused."""
+                   principal: Principal) -> store.BatchOutcome:
+    """Undoes one import batch and recomputes what it touched; raises StoreError if refused.
+
+    Only the batch's owner (within their subtree) or an admin may roll a batch back.
+    """
+    require(principal, "rollback")
     with store.transaction(con) as cursor:
-        outcome = store.rollback_values(cursor, batch_id, user)
+        _check_rollback_rights(cursor, batch_id, principal)
+        outcome = store.rollback_values(cursor, batch_id, principal.name)
         recompute_affected(cursor, catalog, outcome.affected)
     return outcome
+
+
+def _check_rollback_rights(con: duckdb.DuckDBPyConnection, batch_id: int, principal: Principal) -> None:
+    if principal.role == "admin":
+        return
+    found = store.batch(con, batch_id)
+    if found is None:
+        return  # rollback_values reports the unknown batch
+    if found["user_name"] != principal.name:
+        raise AccessDenied(
+            "access.batch_owner",
+            f"批次 {batch_id} 由“{found['user_name']}”上传，只有上传者本人或管理员可以撤销。",
+            f"Batch {batch_id} was uploaded by '{found['user_name']}'; only its uploader or an "
+            "admin may roll it back.",
+        )
+    codes = store.batch_community_codes(con, batch_id)
+    stray = [code for code in codes if not principal.covers(code)]
+    if stray:
+        raise AccessDenied(
+            "access.scope",
+            f"批次 {batch_id} 含有不在您管辖范围内的社区（{stray[0]} 等 {len(stray)} 个），不能撤销。",
+            f"Batch {batch_id} holds communities outside your area ({stray[0]} and "
+            f"{len(stray) - 1} more); you cannot roll it back.",
+        )
 
 
 def recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> RecomputeStats:

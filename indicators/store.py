@@ -311,6 +311,7 @@ SELECT community_code, period, indicator, previous_value AS value, revision + 1 
        value AS previous_value
 FROM revisions WHERE batch_id = ?
 """
+SQL_BATCH_COMMUNITIES = "SELECT DISTINCT community_code FROM revisions WHERE batch_id = ? ORDER BY 1"
 SQL_MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = ? WHERE batch_id = ?"
 SQL_CELL_HISTORY = """
 SELECT r.period, r.indicator, r.revision, r.previous_value, r.value, r.batch_id,
@@ -592,6 +593,11 @@ def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict | None:
     frame = con.execute(SQL_BATCH, [batch_id]).df()
     return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def batch_community_codes(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[str]:
+    """The communities whose values a batch wrote."""
+    return [row[0] for row in con.execute(SQL_BATCH_COMMUNITIES, [batch_id]).fetchall()]
 
 
 def rollback_values(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> BatchOutcome:

@@ -38,6 +38,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from indicators import operations
+from indicators.access import Principal
 from indicators.catalog import load_catalog
 
 db, upload = sys.argv[1], Path(sys.argv[2])
@@ -45,7 +46,8 @@ catalog = load_catalog()
 con = operations.open_store(db, catalog)
 data = upload.read_bytes()
 print("BEGIN", flush=True)
-report = operations.import_upload(con, catalog, upload.name, data, user="crash")
+report = operations.import_upload(con, catalog, upload.name, data,
+                                  principal=Principal("crash", "admin", None))
 con.close()
 print("END", report.status, report.batch_id, flush=True)
 """

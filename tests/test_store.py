@@ -11,6 +11,7 @@ import pytest
 from conftest import COMMUNITIES, STREETS, noisy_values, small_registry, values_at, write
 
 from indicators import store
+from indicators.access import Principal
 from indicators.catalog import parse_catalog
 from indicators.operations import import_registry, open_store, recompute, rollback_batch
 from indicators.periods import month_range
@@ -26,6 +27,8 @@ TABLES_COMPARED = {
     "escalations": ["version", "unit_level", "code", "period"],
     "jumps": ["version", "code", "period", "indicator"],
 }
+
+ADMIN = Principal("admin", "admin", None)
 
 
 def table(con, name: str) -> pd.DataFrame:
@@ -82,7 +85,7 @@ def test_rollback_restores_previous_revision_and_is_recorded(small_db, catalog):
     batch = write(small_db, catalog, pd.concat([update, extra]))
     before = store.scores(small_db, catalog, period="2025-01")
 
-    rolled = rollback_batch(small_db, catalog, batch.batch_id, "admin")
+    rolled = rollback_batch(small_db, catalog, batch.batch_id, ADMIN)
     assert rolled.values_changed == len(update) + len(extra)
     current = store.current_values(small_db)
     assert sorted(current["period"].unique()) == ["2025-01"]
@@ -100,7 +103,7 @@ def test_rollback_restores_previous_revision_and_is_recorded(small_db, catalog):
     assert after["index"].iloc[0] == pytest.approx(50.0)
 
     with pytest.raises(store.StoreError) as refused:
-        rollback_batch(small_db, catalog, batch.batch_id, "admin")
+        rollback_batch(small_db, catalog, batch.batch_id, ADMIN)
     assert refused.value.code == "batch_rolled_back"
 
 
@@ -108,7 +111,7 @@ def test_rollback_refused_when_a_later_batch_changed_the_cells(small_db, catalog
     first = write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5))
     write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.6))
     with pytest.raises(store.StoreError) as refused:
-        rollback_batch(small_db, catalog, first.batch_id, "admin")
+        rollback_batch(small_db, catalog, first.batch_id, ADMIN)
     assert refused.value.code == "batch_superseded"
     assert "先回滚" in refused.value.message_zh
 
