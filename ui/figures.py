@@ -361,7 +361,10 @@ def distribution_figure(indices: pd.DataFrame, catalog: Catalog, language: str) 
     fig.update_layout(title={"text": title}, barmode="stack", bargap=0.0)
     fig.update_xaxes(range=[lower, INDEX_TOP], title_text=t("axis.index", language))
     fig.update_yaxes(title_text=t("axis.communities", language), rangemode="tozero", tickformat="d")
-    return apply_layout(fig, language, height=340)
+    apply_layout(fig, language, height=380)
+    # In a half-width column the level legend wraps onto the title: put it under the axis.
+    fig.update_layout(legend={"y": -0.2, "yanchor": "top"}, margin={"t": 40, "b": 8})
+    return fig
 
 
 # ---------------------------------------------------------------- hierarchy
