@@ -6,6 +6,7 @@ from ui import compose, data, db, figures
 from ui.components import chart, empty_state, level_badge, page_header, unit_name
 from ui.guard import enter_page
 from ui.i18n import format_number, t
+from ui.reports import report_buttons
 from ui.state import previous_period
 
 selection = enter_page()
@@ -36,6 +37,7 @@ if series.empty or selection.period is None:
     st.stop()
 
 period = selection.period
+report_buttons(code, unit_name(units, code, lang), period, lang, "cm_report")
 current = series[series["period"] == period]
 columns = st.columns(4)
 if len(current):

@@ -8,6 +8,7 @@ from ui import compose, data, db, figures
 from ui.components import chart, empty_state, level_badge, page_header, unit_name
 from ui.guard import enter_page
 from ui.i18n import format_number, state_name, t
+from ui.reports import area_downloads
 from ui.state import previous_period
 
 selection = enter_page()
@@ -74,7 +75,6 @@ st.dataframe(
         t("column.sparkline", lang), y_min=0, y_max=100)},
 )
 
-st.subheader(t("figure.hierarchy", lang))
 scope_prefix = "" if area is None else area[: 9 if area_level == "street" else 6]
 tree_units = units[units["code"].str.startswith(scope_prefix)]
 nodes = compose.hierarchy_nodes(tree_units, [
@@ -98,7 +98,7 @@ else:
             st.markdown(f"**{t(f'overview.movers_{direction}', lang, since=before_period)}**")
             st.dataframe(
                 part.rename(columns={
-                    "name": t("column.name", lang), "index_from": before_period,
+                    "code": t("column.code", lang), "name": t("column.name", lang), "index_from": before_period,
                     "index_to": period, "change": t("metric.change", lang),
                     "drivers": t("overview.drivers", lang),
                 }).drop(columns=["direction"]).round(1),
@@ -107,3 +107,4 @@ else:
 st.caption(t("data.methodology_version", lang, version=catalog.version)
            + " · " + state_name("not_reported", lang) + ": "
            + str(int((alert_rows["state"] == "not_reported").sum())))
+area_downloads(area, unit_name(units, area, lang), period, lang)

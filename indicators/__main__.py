@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlencode
 
 import duckdb
 import pandas as pd
 
-from indicators import operations, store, views
-from indicators.access import Principal
+from indicators import accounts, audit, operations, store, tokens, views
+from indicators.access import ROLES, Principal, effective_scope, require
 from indicators.catalog import Catalog, CatalogError, load_catalog
+from indicators.orgs import is_valid_code
 from indicators.periods import granularity_of
 
 EXIT_OK = 0
@@ -42,19 +45,21 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _emit(frame: pd.DataFrame, fmt: str) -> None:
-    """Writes a table as CSV (plain decimals, empty = no value) or a JSON list of objects."""
+    """Writes a table as CSV (plain decimals, empty = no value, text that a spreadsheet would
+    run as a formula quoted) or a JSON list of objects."""
     if fmt == "json":
         records = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
-        frame.to_csv(sys.stdout, index=False, float_format="%.6g", lineterminator="\n")
+        operations.neutralised(frame).to_csv(sys.stdout, index=False, float_format="%.6g",
+                                             lineterminator="\n")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     con = operations.init_database(args.db, catalog, demo=args.demo)
-    orgs = store.registry(con)
+    orgs = store.registry(con, scope=None)
     print(f"数据库已就绪 / database ready: {args.db} — {len(orgs)} org units, "
           f"{store.value_count(con)} values, methodology {catalog.version}"
           + ("，含示例数据（虚构）/ with synthetic demo data" if store.is_demo(con) else ""))
@@ -70,7 +75,9 @@ def cmd_import_orgs(args: argparse.Namespace) -> int:
             print(en if _language(args) == "en" else zh, file=sys.stderr)
         return EXIT_REJECTED
     con = _open(args, catalog)
-    changed = operations.import_registry(con, catalog, parsed.units, args.user, Path(args.file).name, data)
+    principal = _principal(con, args.user)
+    require(principal, "import_orgs")
+    changed = operations.import_registry(con, catalog, parsed.units, principal.name, Path(args.file).name, data)
     print(f"{len(parsed.units)} org units read, {changed} new or changed")
     return EXIT_OK
 
@@ -84,7 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for name, data in files:
         report = operations.import_upload(
             con, catalog, Path(name).name, data, principal=principal, dry_run=args.dry_run,
-            accept_valid=args.accept_valid,
+            accept_valid=args.accept_valid, source=audit.cli_source(),
         )
         if report.status == "rejected":
             exit_code = EXIT_REJECTED
@@ -95,19 +102,39 @@ def cmd_import(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _principal(con: duckdb.DuckDBPyConnection, user: str) -> Principal:
-    """Who `--user NAME` acts as: the named account with its role and subtree. Before any
-    account exists the operator at the server's shell acts as an admin under that name."""
-    row = store.first_row(con, "SELECT role, org_code FROM users WHERE name = ? AND active", [user])
-    if row is not None:
-        return Principal(user, row[0], row[1])
-    if store.scalar(con, "SELECT count(*) FROM users") == 0:
+# Who acts when no --user is given: the operator at the server's shell, who can open the
+# database file anyway, so acts as an admin over the whole registry. The name is reserved.
+OPERATOR = Principal("cli", "admin", None)
+
+
+def _principal(con: duckdb.DuckDBPyConnection, user: str | None) -> Principal:
+    """Who `--user NAME` acts as: the named account with its role and subtree (its password is
+    not asked: whoever runs the command line holds the database file). Without --user, or
+    before any account exists, the operator acts as an admin under that name."""
+    if user is None or user == OPERATOR.name:
+        return OPERATOR
+    account = accounts.get_account(con, user)
+    if account is not None and account.active:
+        return account.principal
+    if account is None and accounts.account_count(con) == 0:
         return Principal(user, "admin", None)
     raise CommandFailed(
         f"没有名为“{user}”的有效账号；请用 python -m indicators users list 查看账号。"
         f" / No active account named '{user}'; see python -m indicators users list.",
         EXIT_USAGE,
     )
+
+
+def _read_scope(con: duckdb.DuckDBPyConnection, args: argparse.Namespace, action: str = "view") -> str | None:
+    """The subtree a reading command shows: --unit narrowed to what --user may see (refused
+    outside it), or the account's whole subtree."""
+    principal = _principal(con, args.user)
+    require(principal, action)
+    unit = getattr(args, "unit", None)
+    if unit is not None and not is_valid_code(unit):
+        raise CommandFailed(f"单位代码“{unit}”无效：应为 12 位区划代码。 / Invalid unit code '{unit}': "
+                            "use a 12-digit division code.", EXIT_USAGE)
+    return effective_scope(principal, unit)
 
 
 def _print_import_report(report: operations.ImportReport, language: str) -> None:
@@ -130,7 +157,7 @@ def _print_import_report(report: operations.ImportReport, language: str) -> None
 
 def cmd_batches(args: argparse.Namespace) -> int:
     con = _open(args)
-    frame = store.batches(con)
+    frame = store.batches(con, scope=_read_scope(con, args))
     if args.json:
         _emit(frame, "json")
     else:
@@ -143,7 +170,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     con = _open(args, catalog)
     try:
         outcome = operations.rollback_batch(con, catalog, args.batch_id,
-                                               _principal(con, args.user))
+                                            _principal(con, args.user), source=audit.cli_source())
     except store.StoreError as error:
         print(error.message(_language(args)), file=sys.stderr)
         return EXIT_REJECTED
@@ -155,14 +182,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     con = _open(args)
     _check_period(args.period, month_only=True)
-    frame = store.current_values(con, period=args.period)
+    frame = store.current_values(con, period=args.period, scope=_read_scope(con, args, "export"))
     _emit(frame[["community_code", "period", "indicator", "value"]], args.format)
     return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     con = _open(args)
-    frame = store.cell_history(con, args.community, args.indicator)
+    frame = store.cell_history(con, args.community, args.indicator, scope=_read_scope(con, args))
     if frame.empty:
         print(f"社区 {args.community} 没有修订记录 / no revisions for {args.community}", file=sys.stderr)
     _emit(frame, "json" if args.json else "csv")
@@ -175,7 +202,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
     _check_period(args.period)
     granularity = granularity_of(args.period) if args.period else "month"
     frame = store.scores(con, catalog, granularity=granularity, unit_level=args.level,
-                         period=args.period)
+                         period=args.period, scope=_read_scope(con, args))
     columns = ["code", "name", "period", "index", "level", "coverage",
                *[d.id for d in catalog.weighted_dimensions], "trend"]
     _emit(frame[columns], args.format)
@@ -186,11 +213,39 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     con = _open(args, catalog)
     _check_period(args.period)
-    frame = views.alert_list(con, catalog, period=args.period)
+    frame = views.alert_list(con, catalog, period=args.period, scope=_read_scope(con, args))
     language = _language(args)
     frame["reason"] = frame["reason_en"] if language == "en" else frame["reason_zh"]
     _emit(frame[["code", "name", "unit_level", "period", "state", "index", "streak", "reason"]],
           args.format)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from indicators import reports
+    from reporting import files as report_files
+
+    language, out = _language(args), Path(args.out)
+    try:
+        suffix = report_files.check_suffix(out.suffix)
+        catalog = _catalog(args)
+        con = _open(args, catalog)
+        started = time.perf_counter()
+        report = reports.build_report(con, catalog, args.unit, args.period, _principal(con, args.user))
+    except reports.ReportError as error:
+        raise CommandFailed(error.message(language), EXIT_USAGE) from None
+    data = report_files.report_bytes(report, catalog, language, suffix)
+    try:
+        out.write_bytes(data)
+    except OSError as error:
+        raise CommandFailed(f"无法写入 {out}：{error.strerror} / cannot write {out}: {error.strerror}",
+                            EXIT_USAGE) from None
+    seconds = time.perf_counter() - started
+    unit = f"{report.unit.name} {report.unit.code} {report.meta.period}"
+    print(f"wrote {out} ({unit}): {len(data) / 1024:.0f} KB in {seconds:.2f}s" if language == "en"
+          else f"已生成 {out}（{unit}）：{len(data) / 1024:.0f} KB，用时 {seconds:.2f} 秒")
     return EXIT_OK
 
 
@@ -202,6 +257,80 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     print(f"recomputed {stats.communities} communities under methodology {catalog.version} "
           f"in {stats.total_seconds:.2f}s ({parts})")
     return EXIT_OK
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """`tokens add|list|revoke`: wall-screen tokens; `add` prints the secret and the URL once."""
+    con = _open(args)
+    principal = _principal(con, args.user)
+    language = _language(args)
+    if args.tokens_action == "add":
+        issued = tokens.issue(con, principal, args.unit, days=args.days, label=args.label)
+        url = f"{args.base_url.rstrip('/')}/?" + urlencode(
+            {"view": "screen", "token": issued.token, "unit": issued.org_code})
+        print(f"令牌 / token {issued.token_id} — {issued.org_code} «{issued.label}», "
+              f"有效期至 / expires {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+        print("只显示这一次，请妥善保存 / shown only this once, keep it safe:")
+        print(f"  token: {issued.token}")
+        print(f"  大屏地址 / screen URL: {url}")
+    elif args.tokens_action == "list":
+        frame = tokens.token_list(con, principal)
+        _emit(frame, "json" if args.json else "csv")
+    else:
+        try:
+            tokens.revoke(con, principal, args.token_id)
+        except store.StoreError as error:
+            print(error.message(language), file=sys.stderr)
+            return EXIT_REJECTED
+        print(f"令牌 {args.token_id} 已撤销 / token {args.token_id} revoked")
+    return EXIT_OK
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """`users add|list|disable|enable|set-password|unlock`, acting as the operator; audited."""
+    con = _open(args)
+    source = audit.cli_source()
+    action = args.users_action
+    if action == "list":
+        frame = accounts.list_accounts(con, scope=None)
+        _emit(frame, "json" if args.json else "csv")
+        return EXIT_OK
+    if action == "add":
+        accounts.check_new_account(con, args.name, args.role, args.unit, actor=OPERATOR)
+        password = None if args.sso else _read_password(args)
+        account = accounts.create_account(con, args.name, args.role, args.unit, password, actor=OPERATOR,
+                                          source=source, display_name=args.display_name)
+        print(f"账号 {account.name} 已创建 / account {account.name} created — role {account.role}, "
+              f"unit {account.org_code or '*'}" + (", single sign-on only" if account.sso_only else ""))
+    elif action == "set-password":
+        accounts.set_password(con, args.name, _read_password(args), actor=OPERATOR, source=source)
+        print(f"账号 {args.name} 的密码已更新 / password of {args.name} changed")
+    elif action == "unlock":
+        accounts.unlock(con, args.name, actor=OPERATOR, source=source)
+        print(f"账号 {args.name} 已解锁 / {args.name} unlocked")
+    else:
+        active = action == "enable"
+        accounts.set_active(con, args.name, active, actor=OPERATOR, source=source)
+        print(f"账号 {args.name} 已{'启用' if active else '停用'} / {args.name} "
+              f"{'enabled' if active else 'disabled'}")
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line of standard input with --password-stdin, else typed twice
+    at the terminal without echo."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandFailed("标准输入中没有密码 / no password on standard input", EXIT_USAGE)
+        return password
+    if not sys.stdin.isatty():
+        raise CommandFailed("标准输入不是终端：请用 --password-stdin 传入密码。 / Standard input is not "
+                            "a terminal: pass the password with --password-stdin.", EXIT_USAGE)
+    first = getpass.getpass("密码 / password: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise CommandFailed("两次输入的密码不一致 / the two passwords differ", EXIT_USAGE)
+    return first
 
 
 def _check_period(period: str | None, month_only: bool = False) -> None:
@@ -243,47 +372,109 @@ def build_parser() -> argparse.ArgumentParser:
 
     orgs = commands.add_parser("import-orgs", parents=[common], help="load or update the org registry")
     orgs.add_argument("file")
-    orgs.add_argument("--user", default="cli")
+    orgs.add_argument("--user", default=OPERATOR.name, help="acting account, an admin (default: the operator)")
     orgs.set_defaults(handler=cmd_import_orgs)
 
     imp = commands.add_parser("import", parents=[common], help="import upload files")
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
     imp.add_argument("--accept-valid", action="store_true", help="write the valid rows, report the rest")
-    imp.add_argument("--user", default="cli", help="account name recorded with the batch")
+    imp.add_argument("--user", default=OPERATOR.name,
+                     help="account whose upload rights and subtree apply (default: the operator)")
     imp.add_argument("--json", action="store_true", help="one JSON object per file")
     imp.set_defaults(handler=cmd_import)
 
-    bat = commands.add_parser("batches", parents=[common], help="list import batches")
+    reader = argparse.ArgumentParser(add_help=False)
+    reader.add_argument("--user", default=OPERATOR.name,
+                        help="account whose subtree is shown (default: the operator, everything)")
+    narrow = argparse.ArgumentParser(add_help=False)
+    narrow.add_argument("--unit", help="only this district, street or community (within --user's subtree)")
+
+    bat = commands.add_parser("batches", parents=[common, reader], help="list import batches")
     bat.add_argument("--json", action="store_true")
     bat.set_defaults(handler=cmd_batches)
 
     rb = commands.add_parser("rollback", parents=[common], help="undo one batch")
     rb.add_argument("batch_id", type=int, metavar="BATCH_ID")
-    rb.add_argument("--user", default="cli")
+    rb.add_argument("--user", default=OPERATOR.name,
+                    help="acting account: the batch's uploader or an admin (default: the operator)")
     rb.set_defaults(handler=cmd_rollback)
 
-    exp = commands.add_parser("export", parents=[common, fmt], help="current values, long layout")
+    exp = commands.add_parser("export", parents=[common, fmt, reader, narrow],
+                              help="current values, long layout")
     exp.add_argument("--period")
     exp.set_defaults(handler=cmd_export)
 
-    his = commands.add_parser("history", parents=[common], help="revisions of cells")
+    his = commands.add_parser("history", parents=[common, reader], help="revisions of cells")
     his.add_argument("--community", required=True)
     his.add_argument("--indicator")
     his.add_argument("--json", action="store_true")
     his.set_defaults(handler=cmd_history)
 
-    sco = commands.add_parser("scores", parents=[common, fmt], help="index, level, coverage, dimensions")
+    sco = commands.add_parser("scores", parents=[common, fmt, reader, narrow],
+                              help="index, level, coverage, dimensions")
     sco.add_argument("--period")
     sco.add_argument("--level", choices=["community", "street", "district"], default="community")
     sco.set_defaults(handler=cmd_scores)
 
-    alr = commands.add_parser("alerts", parents=[common, fmt], help="units in alert, with reasons")
+    alr = commands.add_parser("alerts", parents=[common, fmt, reader, narrow],
+                              help="units in alert, with reasons")
     alr.add_argument("--period")
     alr.set_defaults(handler=cmd_alerts)
 
+    rpt = commands.add_parser("report", parents=[common],
+                              help="a community's health report or a street's / district's bulletin")
+    rpt.add_argument("--unit", required=True, help="12-digit code: a community gets its report, "
+                     "a street or district its bulletin")
+    rpt.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn or YYYY")
+    rpt.add_argument("--out", required=True, help="output file, .html (printable) or .xlsx")
+    rpt.add_argument("--user", default=None, help="account whose scope applies (default: the operator)")
+    rpt.set_defaults(handler=cmd_report)
+
     rec = commands.add_parser("recompute", parents=[common], help="rebuild all scores and alert states")
     rec.set_defaults(handler=cmd_recompute)
+
+    tok = commands.add_parser("tokens", help="read-only wall-screen tokens (add, list, revoke)")
+    tok_actions = tok.add_subparsers(dest="tokens_action", required=True, metavar="ACTION")
+    tok_add = tok_actions.add_parser("add", parents=[common], help="issue a token; prints it once")
+    tok_add.add_argument("--unit", required=True, help="org unit whose subtree the screen shows")
+    tok_add.add_argument("--days", type=int, default=tokens.DEFAULT_DAYS,
+                         help=f"lifetime in days, 1–{tokens.MAX_DAYS} (default: %(default)s)")
+    tok_add.add_argument("--label", help="where the screen hangs, e.g. 三楼会议室")
+    tok_add.add_argument("--base-url", default="http://localhost:8501",
+                         help="the dashboard's address, for the printed URL (default: %(default)s)")
+    tok_list = tok_actions.add_parser("list", parents=[common], help="tokens with their status")
+    tok_list.add_argument("--json", action="store_true")
+    tok_revoke = tok_actions.add_parser("revoke", parents=[common], help="revoke a token by its id")
+    tok_revoke.add_argument("token_id", metavar="ID")
+    for action in (tok_add, tok_list, tok_revoke):
+        action.add_argument("--user", default="cli", help="account acting (an admin)")
+        action.set_defaults(handler=cmd_tokens)
+
+    usr = commands.add_parser("users", help="accounts: add, list, disable, enable, set-password, unlock")
+    usr_actions = usr.add_subparsers(dest="users_action", required=True, metavar="ACTION")
+    password = argparse.ArgumentParser(add_help=False)
+    password.add_argument("--password-stdin", action="store_true",
+                          help="read the password from one line of standard input (else: typed, not echoed)")
+    usr_add = usr_actions.add_parser("add", parents=[common, password], help="create an account")
+    usr_add.add_argument("name", metavar="NAME")
+    usr_add.add_argument("--role", required=True, choices=list(ROLES))
+    usr_add.add_argument("--unit", help="district or street code whose subtree the account uses "
+                                        "(required for leader and staff; none = everything)")
+    usr_add.add_argument("--display-name", help="the person's name as shown in the dashboard")
+    usr_add.add_argument("--sso", action="store_true",
+                         help="no password: signs in only through single sign-on (NAME = e-mail)")
+    usr_list = usr_actions.add_parser("list", parents=[common], help="accounts with role, unit and state")
+    usr_list.add_argument("--json", action="store_true")
+    usr_disable = usr_actions.add_parser("disable", parents=[common], help="refuse sign-in, keep history")
+    usr_enable = usr_actions.add_parser("enable", parents=[common], help="allow a disabled account again")
+    usr_password = usr_actions.add_parser("set-password", parents=[common, password],
+                                          help="set a new password (also lifts a lock)")
+    usr_unlock = usr_actions.add_parser("unlock", parents=[common], help="lift a lock after failed sign-ins")
+    for action in (usr_disable, usr_enable, usr_password, usr_unlock):
+        action.add_argument("name", metavar="NAME")
+    for action in (usr_add, usr_list, usr_disable, usr_enable, usr_password, usr_unlock):
+        action.set_defaults(handler=cmd_users)
     return parser
 
 

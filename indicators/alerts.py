@@ -95,12 +95,18 @@ def indicator_levels(scores: pd.Series | np.ndarray, catalog: Catalog) -> np.nda
     return raw_levels(scores, catalog)
 
 
-def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_code") -> pd.DataFrame:
+def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_code",
+                  initial: pd.Series | None = None) -> pd.DataFrame:
     """Levels with the recovery margin, one row per input row, sorted by key and period.
 
     Worsening takes effect at once; a better band is reached only when raw_level(index −
     recovery_margin) allows it. A NaN index gives level None and leaves the last known level
     (carried_level) untouched. Columns added: see LEVEL_COLUMNS.
+
+    `initial` (level id by key) is each key's last known level before the first period of
+    `scores` — the carried_level of its stored history — so that a recompute of recent periods
+    continues the history without reading it all; a key it lacks (or maps to None) starts
+    with no level, as without history.
     """
     _require_columns(scores, [key, "period", "index"], "assign_levels")
     frame, unit_codes, period_codes, n_units, n_periods = _sorted_grid(scores, key)
@@ -110,7 +116,12 @@ def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_
 
     raw_matrix = level_ranks(index_matrix, catalog)
     relaxed_matrix = level_ranks(index_matrix - catalog.alerts.recovery_margin, catalog)
-    level_matrix, previous_matrix = _apply_recovery_margin(raw_matrix, relaxed_matrix)
+    start = np.full(n_units, NO_LEVEL, dtype="int64")
+    if initial is not None and len(initial) and n_units:
+        units = pd.Index(pd.unique(frame[key]), dtype="str")  # sorted: unit code order
+        carried = pd.Series(initial.to_numpy(dtype=object), index=initial.index.astype("str"))
+        start = _ranks_of_level_ids(carried.reindex(units), catalog)
+    level_matrix, previous_matrix = _apply_recovery_margin(raw_matrix, relaxed_matrix, start)
 
     raw = raw_matrix[unit_codes, period_codes]
     level = level_matrix[unit_codes, period_codes]
@@ -133,11 +144,13 @@ def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_
     })
 
 
-def _apply_recovery_margin(raw: np.ndarray, relaxed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walks the periods (columns) once, vectorised across units: (level, previous) ranks."""
+def _apply_recovery_margin(raw: np.ndarray, relaxed: np.ndarray,
+                           start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walks the periods (columns) once, vectorised across units: (level, previous) ranks,
+    each unit starting from its last known rank `start` (NO_LEVEL without history)."""
     level = np.full(raw.shape, NO_LEVEL, dtype="int64")
     previous = np.full(raw.shape, NO_LEVEL, dtype="int64")
-    last_known = np.full(raw.shape[0], NO_LEVEL, dtype="int64")
+    last_known = start.astype("int64", copy=True)
     for period in range(raw.shape[1]):
         raw_now = raw[:, period]
         known = raw_now != NO_LEVEL

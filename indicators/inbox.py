@@ -41,7 +41,7 @@ def process_file(con: duckdb.DuckDBPyConnection, catalog: Catalog, path: Path,
     """Imports one inbox file (all-or-nothing), writes `<name>.result.json` beside it and moves
     the file into `done/` or `rejected/`. Returns the result object."""
     data = path.read_bytes()
-    report = import_upload(con, catalog, path.name, data, principal=INBOX_PRINCIPAL)
+    report = import_upload(con, catalog, path.name, data, principal=INBOX_PRINCIPAL, source="inbox")
     result = report.to_dict(language)
     target = path.parent / ("rejected" if report.status == "rejected" else "done")
     target.mkdir(exist_ok=True)

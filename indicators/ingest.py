@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -26,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from indicators import xlsx_reader
 from indicators.catalog import Catalog, Indicator
 from indicators.periods import current_month
 
@@ -34,6 +36,8 @@ LAYOUT_LONG = "long"
 
 MAX_PROBLEMS = 1000  # per list (errors, warnings); the rest is summarised in one final problem
 HEADER_SEARCH_ROWS = 30  # title and note rows above the header row
+SAMPLE_CHARS = 1 << 16  # the header search reads the first records from this much text first
+BLANK_PROBE = 4096  # bytes or characters looked at before a whole file is checked for content
 MAX_VALUE_CHARS = 200  # longer cell texts are cut short in problems
 DELIMITERS = (",", "\t", ";")
 EXTRA_TEXT_COLUMNS = 8  # room for data rows wider than the first lines before the slow path
@@ -118,6 +122,7 @@ _NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _THOUSANDS_PATTERN = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 _MONTH_PATTERN = r"^([0-9]{4})[-/.年]([0-9]{1,2})(?:月份?)?$"
 _COMPACT_MONTH_PATTERN = r"^([0-9]{4})([0-9]{2})$"
+_AMBIGUOUS_MONTH_PATTERN = r"[0-9]{4}\.1"  # January, or October once Excel made 2025.10 a number
 _DATE_PATTERN = (
     r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
     r"(?:T?[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
@@ -466,7 +471,7 @@ def _read_grid(
     file_name: str, data: bytes, vocabulary: _Vocabulary, report: _Report, result: ParsedUpload
 ) -> pd.DataFrame | None:
     """The file's cells as text (grid index + 1 = the row a person sees), or None after an error."""
-    if not data.strip():
+    if _is_blank(data):
         report.file_error("empty_file")
         return None
     suffix = PurePath(file_name).suffix.lower()
@@ -495,7 +500,7 @@ def _read_grid(
         return None
     text, encoding = decoded
     result.encoding = encoding
-    if not text.strip():
+    if _is_blank(text):
         report.file_error("empty_file")
         return None
     return _read_text(text, vocabulary, report, result)
@@ -539,15 +544,35 @@ def _utf16_without_bom(data: bytes) -> str:
     return "utf-16-le" if zeros_odd > zeros_even else "utf-16-be"
 
 
+def _is_blank(data: bytes | str) -> bool:
+    """Nothing but whitespace; looks at the start first, so a large file is not copied."""
+    return not data[:BLANK_PROBE].strip() and not data.strip()
+
+
 def _sample_lines(text: str, delimiter: str) -> list[list[str]]:
+    """The first HEADER_SEARCH_ROWS + 1 records as the csv module reads them.
+
+    They are read from the start of the text when it holds one record more (so the last one
+    wanted is complete), else from the whole text: a large file is not copied three times.
+    """
+    wanted = HEADER_SEARCH_ROWS + 1
+    if len(text) > SAMPLE_CHARS:
+        lines, failed = _csv_records(text[:SAMPLE_CHARS], delimiter, wanted + 1)
+        if not failed and len(lines) > wanted:
+            return lines[:wanted]
+    return _csv_records(text, delimiter, wanted)[0]
+
+
+def _csv_records(text: str, delimiter: str, limit: int) -> tuple[list[list[str]], bool]:
+    """Up to `limit` records, and whether the csv module stopped at an error before them."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     lines: list[list[str]] = []
     try:
-        for line in itertools.islice(reader, HEADER_SEARCH_ROWS + 1):
+        for line in itertools.islice(reader, limit):
             lines.append(line)
     except csv.Error:
-        pass
-    return lines
+        return lines, True
+    return lines, False
 
 
 def _consistency(lines: list[list[str]]) -> tuple[int, int]:
@@ -632,7 +657,16 @@ def _grid_of(lines: list[list[str]]) -> pd.DataFrame:
 def _read_workbook(
     data: bytes, vocabulary: _Vocabulary, report: _Report, result: ParsedUpload
 ) -> pd.DataFrame | None:
-    """The first visible sheet with a recognised header (else with any data) as a grid."""
+    """The first visible sheet with a recognised header (else with any data) as a grid.
+
+    The fast reader (xlsx_reader) gives the cell texts openpyxl gives; a workbook it does not
+    understand, or fails on, is read again by openpyxl.
+    """
+    with (
+        contextlib.suppress(Exception),
+        xlsx_reader.FastWorkbook(data, _cell_text, _is_percent_format) as workbook,
+    ):
+        return _workbook_grid(workbook, vocabulary, report, result)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -641,28 +675,7 @@ def _read_workbook(
             report.file_error("file_unreadable")
             return None
         try:
-            candidates: list[tuple[Any, _Header | None]] = []
-            for sheet in workbook.worksheets:
-                if getattr(sheet, "sheet_state", "visible") != "visible":
-                    continue
-                if hasattr(sheet, "reset_dimensions"):
-                    sheet.reset_dimensions()
-                head = _sheet_lines(sheet, HEADER_SEARCH_ROWS + 1)
-                if not any(cell.strip() for line in head for cell in line):
-                    continue
-                candidates.append((sheet, _find_header(head, vocabulary)))
-            if not candidates:
-                report.file_error("empty_file")
-                return None
-            chosen = next(
-                (c for c in candidates if c[1] is not None and c[1].strict),
-                next((c for c in candidates if c[1] is not None), candidates[0]),
-            )
-            for sheet, header in candidates:
-                if sheet is not chosen[0] and header is not None and header.strict:
-                    report.file_warning("sheet_ignored", sheet=sheet.title, used=chosen[0].title)
-            result.sheet = chosen[0].title
-            return _grid_of(_sheet_lines(chosen[0], None))
+            return _workbook_grid(workbook, vocabulary, report, result)
         except Exception:
             report.file_error("file_unreadable")
             return None
@@ -670,7 +683,42 @@ def _read_workbook(
             workbook.close()
 
 
+def _workbook_grid(
+    workbook: Any, vocabulary: _Vocabulary, report: _Report, result: ParsedUpload
+) -> pd.DataFrame | None:
+    """The chosen sheet's grid; a sheet that cannot be read raises before any warning is given."""
+    candidates: list[tuple[Any, _Header | None]] = []
+    for sheet in workbook.worksheets:
+        if getattr(sheet, "sheet_state", "visible") != "visible":
+            continue
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        head = _sheet_lines(sheet, HEADER_SEARCH_ROWS + 1)
+        if not any(cell.strip() for line in head for cell in line):
+            continue
+        candidates.append((sheet, _find_header(head, vocabulary)))
+    if not candidates:
+        report.file_error("empty_file")
+        return None
+    chosen = next(
+        (c for c in candidates if c[1] is not None and c[1].strict),
+        next((c for c in candidates if c[1] is not None), candidates[0]),
+    )
+    grid = (
+        chosen[0].grid()
+        if isinstance(chosen[0], xlsx_reader.FastSheet)
+        else _grid_of(_sheet_lines(chosen[0], None))
+    )
+    for sheet, header in candidates:
+        if sheet is not chosen[0] and header is not None and header.strict:
+            report.file_warning("sheet_ignored", sheet=sheet.title, used=chosen[0].title)
+    result.sheet = chosen[0].title
+    return grid
+
+
 def _sheet_lines(sheet: Any, limit: int | None) -> list[list[str]]:
+    if isinstance(sheet, xlsx_reader.FastSheet):
+        return sheet.lines(limit)
     return [[_cell_text(cell) for cell in cells] for cells in sheet.iter_rows(max_row=limit)]
 
 
@@ -1035,14 +1083,16 @@ def _check_periods(raw: pd.Series, today: dt.date) -> _Labels:
     day_value = pd.to_numeric(date[2], errors="coerce").fillna(1).to_numpy()
     valid = matched & (year_value >= EARLIEST_YEAR) & (month_value >= 1) & (month_value <= 12)
     valid &= (day_value >= 1) & (day_value <= 31)
+    ambiguous = text.str.fullmatch(_AMBIGUOUS_MONTH_PATTERN).to_numpy(dtype=bool)
+    valid &= ~ambiguous
     labels = [
         f"{int(y):04d}-{int(m):02d}" if ok else ""
         for y, m, ok in zip(year_value, month_value, valid, strict=True)
     ]
     future = valid & (np.array(labels, dtype=object) > current_month(today))
     status = np.select(
-        [(text == "").to_numpy(dtype=bool), ~valid, future],
-        ["period_missing", "period_invalid", "period_future"],
+        [(text == "").to_numpy(dtype=bool), ambiguous, ~valid, future],
+        ["period_missing", "period_ambiguous", "period_invalid", "period_future"],
         default="",
     ).astype(object)
     return _Labels.of(positions, pd.Series(labels, dtype="str"), status)
@@ -1252,8 +1302,12 @@ def _warn_repeated_rows(
 
 def _values_of(clean: pd.DataFrame, labels: _RowLabels, rows: np.ndarray) -> pd.DataFrame:
     """The valid cells of error-free rows; a value repeated for one cell is kept once."""
-    clean = clean.sort_values(["position", "column"], kind="stable")
-    clean = clean[~clean["key"].duplicated(keep="first").to_numpy()]
+    position = clean["position"].to_numpy(dtype=np.int64)
+    column = clean["column"].to_numpy(dtype=np.int64)
+    width = int(column.max(initial=0)) + 1
+    order = np.argsort(position * width + column, kind="stable")  # by position, then column
+    keys = clean["key"].to_numpy()[order]
+    clean = clean.take(order[~pd.Series(keys).duplicated(keep="first").to_numpy()])
     if clean.empty:
         return empty_values()
     positions = clean["position"].to_numpy()
@@ -1602,6 +1656,12 @@ def _messages(
             return (
                 f"{cell_zh}不是有效的统计期。请填写年和月，如“2025-08”“2025年8月”或“202508”（月份在1到12之间，年份不早于{EARLIEST_YEAR}年）。",
                 f'{cell_en} is not a valid period. Write the year and month, such as "2025-08", "2025年8月" or "202508" (month 1 to 12, year {EARLIEST_YEAR} or later).',
+            )
+        case "period_ambiguous":
+            year = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", value or ""))[:4]
+            return (
+                f"{cell_zh}无法确定是哪个月：可能是{year}年1月，也可能是{year}年10月（在Excel中输入“{year}.10”会被当作数字{year}.1，末尾的0会丢失）。请把该列设置为“文本”格式后重新填写，或改写为“{year}-01”或“{year}-10”。",
+                f'{cell_en} does not say which month: it may be January {year}, or October {year} if Excel turned "{year}.10" into the number {year}.1 and dropped the trailing zero. Format the column as "Text" and type the period again, or write "{year}-01" or "{year}-10".',
             )
         case "period_future":
             current = current_month(report.today)

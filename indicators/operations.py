@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from indicators import store
+from indicators import accounts, audit, store
 from indicators.access import AccessDenied, Principal, require
 from indicators.catalog import Catalog
 from indicators.orgs import ParsedRegistry, registry_from_frame, scope_prefix
@@ -84,19 +84,26 @@ def import_upload(
     accept_valid: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    source: str | None = None,
 ) -> ImportReport:
     """Parses, validates and (unless a dry run or rejected) commits one upload as a batch.
 
     All-or-nothing by default: any row error rejects the whole file. With `accept_valid` the
     valid rows are written and the rest reported. Rows outside the principal's subtree are
-    errors; a role without upload rights raises AccessDenied before anything is read.
+    errors; a role without upload rights raises AccessDenied before anything is read. Every
+    import except a dry run is audited, refusals included (`source`: where it came from).
     """
     from indicators.ingest import parse_upload
 
-    require(principal, "upload")
+    try:
+        require(principal, "upload")
+    except AccessDenied:
+        audit.record(con, actor=principal.name, action="upload", outcome="refused", target=file_name,
+                     source=source, detail="role may not upload")
+        raise
     report_progress = progress or _no_progress
     report_progress(0.05, "read")
-    known = set(store.registry(con)["code"])
+    known = set(store.registry(con, scope=None)["code"])  # out-of-scope rows are named as such
     parsed = parse_upload(file_name, data, catalog, registry_codes=known, today=today)
     report_progress(0.6, "validated")
     errors = list(parsed.errors) + _scope_problems(parsed, principal.org_code)
@@ -113,6 +120,11 @@ def import_upload(
     if errors and (not accept_valid or parsed.layout is None):
         report.rows_accepted = 0
         report.rows_rejected = parsed.rows_total
+        if not dry_run:
+            out_of_scope = sum(p.code == "row_out_of_scope" for p in errors)
+            audit.record(con, actor=principal.name, action="upload",
+                         outcome="refused" if out_of_scope else "failed", target=file_name,
+                         source=source, detail=f"rejected: {len(errors)} errors, {out_of_scope} rows outside scope")
         return report
     if dry_run:
         new, changed, unchanged = store.classify_values(con, values)
@@ -129,6 +141,9 @@ def import_upload(
         report_progress(0.8, "written")
         if outcome.status == "committed":
             report.recompute = recompute_affected(cursor, catalog, outcome.affected)
+        audit.record(cursor, actor=principal.name, action="upload", target=file_name, source=source,
+                     detail=f"{outcome.status} batch={outcome.batch_id} new={outcome.values_new} "
+                            f"changed={outcome.values_changed} rejected_rows={report.rows_rejected}")
     report_progress(1.0, "recomputed")
     report.status = outcome.status
     report.batch_id = outcome.batch_id
@@ -160,16 +175,25 @@ def _scope_problems(parsed: ParsedUpload, scope_code: str | None) -> list[Proble
 
 
 def rollback_batch(con: duckdb.DuckDBPyConnection, catalog: Catalog, batch_id: int,
-                   principal: Principal) -> store.BatchOutcome:
+                   principal: Principal, source: str | None = None) -> store.BatchOutcome:
     """Undoes one import batch and recomputes what it touched; raises StoreError if refused.
 
-    Only the batch's owner (within their subtree) or an admin may roll a batch back.
+    Only the batch's owner (within their subtree) or an admin may roll a batch back. Audited,
+    refusals included.
     """
-    require(principal, "rollback")
-    with store.transaction(con) as cursor:
-        _check_rollback_rights(cursor, batch_id, principal)
-        outcome = store.rollback_values(cursor, batch_id, principal.name)
-        recompute_affected(cursor, catalog, outcome.affected)
+    try:
+        require(principal, "rollback")
+        with store.transaction(con) as cursor:
+            _check_rollback_rights(cursor, batch_id, principal)
+            outcome = store.rollback_values(cursor, batch_id, principal.name)
+            recompute_affected(cursor, catalog, outcome.affected)
+            audit.record(cursor, actor=principal.name, action="rollback", target=f"batch {batch_id}",
+                         source=source, detail=f"by batch {outcome.batch_id}, {outcome.values_changed} values restored")
+    except store.StoreError as error:
+        audit.record(con, actor=principal.name, action="rollback", target=f"batch {batch_id}",
+                     outcome="refused" if isinstance(error, AccessDenied) else "failed",
+                     source=source, detail=error.code)
+        raise
     return outcome
 
 
@@ -235,7 +259,7 @@ def init_database(path: str | Path, catalog: Catalog, demo: bool = False,
                   last_month: str | None = None) -> duckdb.DuckDBPyConnection:
     """Creates the database (with the synthetic demo city when `demo`)."""
     con = open_store(path, catalog)
-    if demo and not store.registry(con).shape[0]:
+    if demo and not store.registry(con, scope=None).shape[0]:
         load_demo(con, catalog, last_month=last_month)
     return con
 
@@ -256,18 +280,24 @@ def load_demo(con: duckdb.DuckDBPyConnection, catalog: Catalog, last_month: str 
                            sha256=None, rows_total=len(city.values), rows_accepted=len(city.values),
                            rows_rejected=0, kind="demo")
         store.set_meta(cursor, "demo", "true")
+        accounts.add_demo_accounts(cursor, city.registry)
         recompute_all(cursor, catalog)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM (so Excel opens Chinese correctly), spreadsheet formulas neutralised."""
+    buffer = io.StringIO()
+    neutralised(frame).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells a spreadsheet would not run as formulas."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise_formula)
-    buffer = io.StringIO()
-    safe.to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8-sig")
+    return safe
 
 
 def neutralise_formula(cell: object) -> object:

@@ -16,11 +16,17 @@ from indicators.scoring import aggregate_months, rollup, score_values
 GRANULARITIES = ("month", "quarter", "year")
 ROLLUP_LEVELS = ("street", "district")
 UNIT_SCORE_COLUMNS = [
-    "version", "granularity", "unit_level", "code", "period", "index", "coverage", "withheld",
+    "unit_level", "code", "period", "index", "coverage", "withheld",
     "withheld_reason", "communities", "scored", "level", "raw_level", "previous_level",
     "carried_level", "level_changed", "reason_code", "reason_zh", "reason_en", "trend", "slope",
 ]
-# How many months before the first changed month the jump rule looks back for history.
+# A full recompute works through whole districts of about this many communities at a time:
+# every result depends only on a community's own values or on the communities of its district,
+# so the chunks give the same rows as one pass while bounding memory (a province in one pass
+# needed 8.5 GB).
+FULL_RECOMPUTE_CHUNK = 2_500
+# How many months before the first changed month the jump rule looks back for history, in
+# windows of the rule, for a series that has gaps (a series without gaps needs one window).
 JUMP_LOOKBACK_FACTOR = 3
 
 SQL_VALUES_FOR = """
@@ -29,27 +35,42 @@ FROM current_values v {join}
 WHERE v.period >= ?
 """
 SQL_JOIN_AFFECTED = "JOIN affected_codes a ON a.code = v.community_code"
+# Series with a value from `since` on but fewer than a jump window of values in the recent
+# months before it (a gap): the jump rule looks further back for them.
+SQL_SHORT_SERIES = """
+SELECT v.community_code, v.indicator
+FROM current_values v JOIN affected_codes a ON a.code = v.community_code
+WHERE v.period >= ?
+GROUP BY ALL
+HAVING count(*) FILTER (WHERE v.period >= ?) > 0 AND count(*) FILTER (WHERE v.period < ?) < ?
+"""
+SQL_VALUES_OF_SERIES = """
+SELECT v.community_code, v.period, v.indicator, v.value
+FROM current_values v JOIN short_series s USING (community_code, indicator)
+WHERE v.period >= ? AND v.period < ?
+"""
+# The stored index of the periods a trend window reaches back into, and each unit's last known
+# level before the recomputed periods (carried_level of its latest stored row): all the history
+# that levels and trends of the recomputed periods depend on. A code names its unit level.
 SQL_STORED_INDEX = """
-SELECT s.code, s.period, s."index" FROM unit_scores s {join}
-WHERE s.version = ? AND s.granularity = ? AND s.unit_level = ? AND s.period < ?
+SELECT s.code, s.period, s."index" FROM unit_scores s JOIN affected_codes a ON a.code = s.code
+WHERE s.version = ? AND s.granularity = ? AND s.period >= ? AND s.period < ?
 """
-SQL_JOIN_AFFECTED_UNITS = "JOIN affected_codes a ON a.code = s.code"
-SQL_DELETE_UNIT_SCORES = """
-DELETE FROM unit_scores s USING affected_codes a
-WHERE s.code = a.code AND s.version = ? AND s.granularity = ? AND s.unit_level = ? AND s.period >= ?
+SQL_LAST_CARRIED_LEVEL = """
+SELECT s.code, arg_max_null(s.carried_level, s.period) AS carried_level
+FROM unit_scores s JOIN affected_codes a ON a.code = s.code
+WHERE s.version = ? AND s.granularity = ? AND s.period < ?
+GROUP BY s.code
 """
-SQL_DELETE_DIMENSION_SCORES = """
-DELETE FROM dimension_scores s USING affected_codes a
-WHERE s.code = a.code AND s.version = ? AND s.granularity = ? AND s.period >= ?
+# What a recompute from a month replaces, in one pass over each table: the rows of the
+# affected communities, streets and districts from the month's own month, quarter and year on.
+SQL_DELETE_RECOMPUTED = """
+DELETE FROM {table} s USING affected_codes a
+WHERE s.code = a.code AND s.version = ?
+  AND ((s.granularity = 'month' AND s.period >= ?) OR (s.granularity = 'quarter' AND s.period >= ?)
+       OR (s.granularity = 'year' AND s.period >= ?))
 """
-SQL_DELETE_INDICATOR_SCORES = """
-DELETE FROM indicator_scores s USING affected_codes a
-WHERE s.code = a.code AND s.version = ? AND s.granularity = ? AND s.period >= ?
-"""
-SQL_DELETE_LEVEL_COUNTS = """
-DELETE FROM level_counts s USING affected_codes a
-WHERE s.code = a.code AND s.version = ? AND s.granularity = ? AND s.period >= ?
-"""
+RECOMPUTED_TABLES = ("unit_scores", "dimension_scores", "indicator_scores", "level_counts")
 SQL_DELETE_ESCALATIONS = """
 DELETE FROM escalations s USING affected_codes a WHERE s.code = a.code AND s.version = ?
 """
@@ -64,19 +85,19 @@ SQL_DELETE_VERSION = [
     "DELETE FROM escalations WHERE version = ?",
     "DELETE FROM jumps WHERE version = ?",
 ]
+# Every community of the affected districts (the affected streets lie within them), with its
+# weighted dimensions as columns: what the street and district roll-ups are computed from.
 SQL_COMMUNITY_ROWS_UNDER = """
-SELECT s.code AS community_code, s.period, s."index", s.level
+SELECT s.code AS community_code, s.period, s."index", s.level, {dimensions}
 FROM unit_scores s
-WHERE EXISTS (SELECT 1 FROM affected_parents p WHERE starts_with(s.code, p.prefix))
+LEFT JOIN dimension_scores d
+  ON d.code = s.code AND d.period = s.period AND d.version = s.version
+ AND d.granularity = s.granularity
+WHERE substr(s.code, 1, 6) IN (SELECT prefix FROM affected_districts)
   AND s.version = ? AND s.granularity = ? AND s.unit_level = 'community' AND s.period >= ?
+GROUP BY ALL
 """
-SQL_DIMENSIONS_UNDER = """
-SELECT d.code AS community_code, d.period, d.dimension, d.score
-FROM dimension_scores d
-WHERE EXISTS (SELECT 1 FROM affected_parents p WHERE starts_with(d.code, p.prefix))
-  AND d.version = ? AND d.granularity = ? AND d.period >= ? AND length(d.code) = 12
-  AND substr(d.code, 10, 3) <> '000'
-"""
+SQL_DIMENSION_COLUMN = "max(d.score) FILTER (WHERE d.dimension = '{id}') AS \"{id}\""
 SQL_LEVEL_SERIES = """
 SELECT s.code, s.period, s."index", s.unit_level FROM unit_scores s
 JOIN affected_codes a ON a.code = s.code
@@ -84,6 +105,21 @@ WHERE s.version = ? AND s.granularity = ?
 """
 SQL_ALL_COMMUNITY_CODES = "SELECT DISTINCT community_code AS code FROM current_values"
 SQL_REGISTRY = "SELECT code, level, population FROM orgs"
+# Indicator rows are many (every value, at every granularity): their colour is computed in the
+# INSERT from the score, on the same bands as alerts.indicator_levels, with no Python objects.
+SQL_INSERT_INDICATOR_SCORES = """
+INSERT INTO indicator_scores
+    (version, granularity, code, period, indicator, value, score, effective_weight, level)
+SELECT ?, ?, community_code, period, indicator, value, score, effective_weight, {level}
+FROM rows_to_insert
+"""
+SQL_INSERT_DIMENSIONS = """
+INSERT INTO dimension_scores (version, granularity, code, period, dimension, score)
+SELECT ?, ?, code, period, dimension, score
+FROM (UNPIVOT (SELECT code, period, {columns} FROM rows_to_insert)
+      ON {columns} INTO NAME dimension VALUE score)
+WHERE NOT isnan(score)
+"""
 
 
 @dataclass
@@ -105,9 +141,21 @@ def recompute_all(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Recompute
     for statement in SQL_DELETE_VERSION:
         con.execute(statement, [catalog.version])
     codes = [row[0] for row in con.execute(SQL_ALL_COMMUNITY_CODES).fetchall()]
-    if not codes:
-        return RecomputeStats()
-    return _recompute(con, catalog, codes, since=None)
+    stats = RecomputeStats(communities=len(codes))
+    for chunk in _district_chunks(sorted(codes), FULL_RECOMPUTE_CHUNK):
+        _recompute(con, catalog, chunk, since=None, stats=stats)
+    return stats
+
+
+def _district_chunks(codes: list[str], size: int) -> list[list[str]]:
+    """Sorted community codes cut into runs of whole districts, each about `size` long."""
+    chunks: list[list[str]] = []
+    for code in codes:
+        new_district = not chunks or code[:6] != chunks[-1][-1][:6]
+        if new_district and (not chunks or len(chunks[-1]) >= size):
+            chunks.append([])
+        chunks[-1].append(code)
+    return chunks
 
 
 def recompute_affected(con: duckdb.DuckDBPyConnection, catalog: Catalog,
@@ -121,51 +169,60 @@ def recompute_affected(con: duckdb.DuckDBPyConnection, catalog: Catalog,
 
 
 def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str],
-               since: str | None) -> RecomputeStats:
-    stats = RecomputeStats(communities=len(codes), since=since)
+               since: str | None, stats: RecomputeStats | None = None) -> RecomputeStats:
+    """Scores `codes` (sorted community codes) and their streets and districts from `since`
+    (None: their whole history, everything of theirs already deleted), adding to `stats`."""
+    stats = stats or RecomputeStats(communities=len(codes), since=since)
     clock = _Clock(stats)
     parents = sorted({c[:9] + "000" for c in codes} | {c[:6] + "000000" for c in codes})
     full = since is None
     version = catalog.version
-    registry = con.execute(SQL_REGISTRY).df()
+    registry = _frame(con, SQL_REGISTRY)
 
+    if not full:
+        _register_codes(con, codes + parents)
+        starts = [period_of_month(since, granularity) for granularity in GRANULARITIES]
+        for table in RECOMPUTED_TABLES:
+            con.execute(SQL_DELETE_RECOMPUTED.format(table=table), [version, *starts])
+        clock.lap("delete")
     _register_codes(con, codes)
     earliest = since or "0000-00"
-    load_from = earliest if full else min(
-        shift_month(since, -catalog.alerts.jump.window * JUMP_LOOKBACK_FACTOR),
-        months_in(period_of_month(since, "year"))[0],
-    )
-    months = con.execute(
-        SQL_VALUES_FOR.format(join="" if full else SQL_JOIN_AFFECTED), [load_from]
-    ).df()
+    months = _load_months(con, catalog, since)
+    months_from: dict[str, pd.DataFrame] = {}  # first month → the months from it on
+
+    def months_since(first: str) -> pd.DataFrame:
+        if first not in months_from:  # a new January starts its month, quarter and year
+            months_from[first] = months[months["period"] >= first]
+        return months_from[first]
+
     clock.lap("load values")
 
     for granularity in GRANULARITIES:
         start = "0000" if full else period_of_month(since, granularity)
-        if granularity == "month":
-            values = months
+        if full:  # every value counts: no copy through a filter
+            values = months if granularity == "month" else aggregate_months(months, granularity)
+        elif granularity == "month":
+            values = months_since(start)
         else:
-            first_month = "0000-00" if full else months_in(start)[0]
-            values = aggregate_months(months[months["period"] >= first_month], granularity)
-        values = values[values["period"] >= start]
+            values = aggregate_months(months_since(months_in(start)[0]), granularity)
         tables = score_values(values, catalog)
         clock.lap(f"score {granularity}")
 
         _register_codes(con, codes)
         units = tables.unit_scores.rename(columns={"community_code": "code"})
-        levelled = _with_history(con, catalog, units, granularity, "community", start, full)
+        levelled = _with_history(con, catalog, units.assign(unit_level="community"),
+                                 granularity, start, full)
         clock.lap(f"levels {granularity}")
-        if not full:
-            con.execute(SQL_DELETE_UNIT_SCORES, [version, granularity, "community", start])
-            con.execute(SQL_DELETE_DIMENSION_SCORES, [version, granularity, start])
-            con.execute(SQL_DELETE_INDICATOR_SCORES, [version, granularity, start])
-        stats.rows_written += _insert_unit_scores(con, levelled, version, granularity, "community")
+        stats.rows_written += _insert_unit_scores(con, levelled, version, granularity)
         stats.rows_written += _insert_dimensions(con, units, catalog, version, granularity)
         stats.rows_written += _insert_indicator_scores(con, tables.indicator_scores, catalog,
                                                        version, granularity)
         clock.lap(f"write {granularity}")
 
-        _rollups(con, catalog, registry, parents, granularity, start, full, stats)
+        # A full recompute has every community's rows at hand; otherwise the siblings of the
+        # affected communities are read back from the store.
+        in_memory = _community_rows(levelled, units, catalog) if full else None
+        _rollups(con, catalog, registry, parents, granularity, start, full, stats, in_memory)
         clock.lap(f"roll-up {granularity}")
 
         if granularity == catalog.alerts.escalation.granularity:
@@ -173,19 +230,18 @@ def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str
             clock.lap("escalations")
 
     _register_codes(con, codes)
-    jump_values = months[months["period"] >= load_from]
-    flagged = alerts.suspicious_jumps(jump_values, catalog)
+    flagged = alerts.suspicious_jumps(months, catalog)
     flagged = flagged[flagged["period"] >= earliest]
     if not full:
         con.execute(SQL_DELETE_JUMPS, [version, earliest])
     if len(flagged):
         frame = pd.DataFrame({
-            "version": version, "code": flagged["community_code"], "period": flagged["period"],
+            "code": flagged["community_code"], "period": flagged["period"],
             "indicator": flagged["indicator"], "value": flagged["value"],
             "median": flagged["median"], "mad": flagged["mad"], "robust_z": flagged["robust_z"],
             "reason_zh": flagged["reason_zh"], "reason_en": flagged["reason_en"],
         })
-        _insert(con, "jumps", frame)
+        _insert(con, "jumps", frame, {"version": version})
     clock.lap("jumps")
     return stats
 
@@ -201,47 +257,93 @@ class _Clock:
         self.last = now
 
 
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    """A query's rows as a frame, through Arrow: the same frame as `.df()`, several times faster
+    for text columns (they stay Arrow strings instead of passing through Python objects)."""
+    return con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+
+
+def _load_months(con: duckdb.DuckDBPyConnection, catalog: Catalog,
+                 since: str | None) -> pd.DataFrame:
+    """The monthly values of the affected communities a recompute from `since` needs (all
+    of them when None).
+
+    From `since` on everything is rescored; before it, the months of since's year (the quarter
+    and year means) and the history the jump rule compares with: its window of months for every
+    series, and further back, to JUMP_LOOKBACK_FACTOR windows, for the series with gaps.
+    """
+    if since is None:
+        return _frame(con, SQL_VALUES_FOR.format(join=SQL_JOIN_AFFECTED), ["0000-00"])
+    window = catalog.alerts.jump.window
+    recent_from = min(shift_month(since, -window), months_in(period_of_month(since, "year"))[0])
+    recent = _frame(con, SQL_VALUES_FOR.format(join=SQL_JOIN_AFFECTED), [recent_from])
+    short = _frame(con, SQL_SHORT_SERIES, [recent_from, since, since, window])
+    if short.empty:
+        return recent
+    con.register("short_series", short)
+    try:
+        older = _frame(con, SQL_VALUES_OF_SERIES,
+                       [shift_month(since, -window * JUMP_LOOKBACK_FACTOR), recent_from])
+    finally:
+        con.unregister("short_series")
+    return pd.concat([older, recent], ignore_index=True)
+
+
 def _register_codes(con: duckdb.DuckDBPyConnection, codes: list[str]) -> None:
     con.register("affected_codes", pd.DataFrame({"code": pd.Series(codes, dtype="str")}))
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
+            constants: dict[str, object]) -> int:
+    """Inserts the frame's columns plus constant columns (passed as parameters, not repeated
+    in a column of the frame)."""
     if frame.empty:
         return 0
     con.register("rows_to_insert", frame)
     try:
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM rows_to_insert")  # noqa: S608 - table and columns are ours
+        names = [*constants, *frame.columns]
+        columns = ", ".join(f'"{c}"' for c in names)
+        selected = ", ".join(["?"] * len(constants) + [f'"{c}"' for c in frame.columns])
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {selected} FROM rows_to_insert",  # noqa: S608 - table and columns are ours
+                    list(constants.values()))
     finally:
         con.unregister("rows_to_insert")
     return len(frame)
 
 
 def _with_history(con: duckdb.DuckDBPyConnection, catalog: Catalog, units: pd.DataFrame,
-                  granularity: str, unit_level: str, start: str, full: bool) -> pd.DataFrame:
-    """Levels and trends of `units` (code, period, index, …), continuing each unit's stored
-    history before `start`; returns the rows of `units` only."""
-    series = units
+                  granularity: str, start: str, full: bool) -> pd.DataFrame:
+    """Levels and trends of `units` (code, period, index, …; their codes registered as
+    affected_codes), continuing each unit's stored history before `start`: its last known
+    level, and the index of the periods the trend window reaches back into. Returns the rows
+    of `units` only, sorted by code and period."""
+    initial = None
+    series = units[["code", "period", "index"]]
     if not full:
-        history = con.execute(
-            SQL_STORED_INDEX.format(join=SQL_JOIN_AFFECTED_UNITS),
-            [catalog.version, granularity, unit_level, start],
-        ).df()
+        reach = _shift_period(start, -(catalog.alerts.trend.window - 1))
+        history = _frame(con, SQL_STORED_INDEX, [catalog.version, granularity, reach, start])
         if len(history):
-            history["_history"] = True
-            series = pd.concat([history, units], ignore_index=True)
-    levelled = alerts.assign_levels(series, catalog, key="code")
+            series = pd.concat([history, series], ignore_index=True)
+        last = _frame(con, SQL_LAST_CARRIED_LEVEL, [catalog.version, granularity, start])
+        initial = pd.Series(last["carried_level"].to_numpy(dtype=object),
+                            index=last["code"].to_numpy(dtype=object))
+    levelled = alerts.assign_levels(units, catalog, key="code", initial=initial)
     periods = _calendar(series["period"], granularity)
-    trend = alerts.trends(series[["code", "period", "index"]], catalog, periods, key="code")
-    levelled = levelled.merge(trend[["code", "period", "trend", "slope"]], on=["code", "period"], how="left")
-    if "_history" in levelled.columns:
-        levelled = levelled[levelled["_history"].isna()].drop(columns="_history")
-    return levelled
+    trend = alerts.trends(series, catalog, periods, key="code")
+    return levelled.merge(trend[["code", "period", "trend", "slope"]], on=["code", "period"],
+                          how="left")
+
+
+def _shift_period(period: str, count: int) -> str:
+    """The label `count` periods after `period` (before when negative), in its granularity."""
+    months = months_in(period)
+    granularity = "month" if len(months) == 1 else "quarter" if len(months) == 3 else "year"
+    return period_of_month(shift_month(months[0], count * len(months)), granularity)
 
 
 def _calendar(periods: pd.Series, granularity: str) -> list[str]:
     """Every period label from the earliest to the latest present, gaps included."""
-    present = sorted(set(periods), key=period_sort_key)
+    present = sorted(pd.unique(periods.astype("str")), key=period_sort_key)
     if not present:
         return []
     first, last = present[0], present[-1]
@@ -260,94 +362,101 @@ def _calendar(periods: pd.Series, granularity: str) -> list[str]:
 
 
 def _insert_unit_scores(con: duckdb.DuckDBPyConnection, levelled: pd.DataFrame, version: str,
-                        granularity: str, unit_level: str) -> int:
-    frame = levelled.copy()
-    frame["version"] = version
-    frame["granularity"] = granularity
-    frame["unit_level"] = unit_level
-    for column in UNIT_SCORE_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    return _insert(con, "unit_scores", frame[UNIT_SCORE_COLUMNS])
+                        granularity: str) -> int:
+    """Rows of `levelled` (with their unit_level) into unit_scores."""
+    frame = levelled.assign(**{c: None for c in UNIT_SCORE_COLUMNS if c not in levelled.columns})
+    return _insert(con, "unit_scores", frame[UNIT_SCORE_COLUMNS],
+                   {"version": version, "granularity": granularity})
 
 
 def _insert_dimensions(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, catalog: Catalog,
                        version: str, granularity: str) -> int:
+    """One row per unit, period and weighted dimension with a score."""
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
-    long = units.melt(id_vars=["code", "period"], value_vars=dimension_ids,
-                      var_name="dimension", value_name="score")
-    long = long[long["score"].notna()]
-    long.insert(0, "granularity", granularity)
-    long.insert(0, "version", version)
-    return _insert(con, "dimension_scores", long)
+    if units.empty or not dimension_ids:
+        return 0
+    frame = units[["code", "period", *dimension_ids]]
+    columns = ", ".join(f'"{d}"' for d in dimension_ids)
+    con.register("rows_to_insert", frame)
+    try:
+        con.execute(SQL_INSERT_DIMENSIONS.format(columns=columns), [version, granularity])
+    finally:
+        con.unregister("rows_to_insert")
+    return int(frame[dimension_ids].notna().to_numpy().sum())
 
 
 def _insert_indicator_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame,
                              catalog: Catalog, version: str, granularity: str) -> int:
-    frame = pd.DataFrame({
-        "version": version,
-        "granularity": granularity,
-        "code": scores["community_code"],
-        "period": scores["period"],
-        "indicator": scores["indicator"],
-        "value": scores["value"],
-        "score": scores["score"],
-        "effective_weight": scores["effective_weight"],
-        "level": alerts.indicator_levels(scores["score"].to_numpy(), catalog),
-    })
-    return _insert(con, "indicator_scores", frame)
+    frame = scores[["community_code", "period", "indicator", "value", "score", "effective_weight"]]
+    if frame.empty:
+        return 0
+    level, parameters = _level_case(catalog)
+    con.register("rows_to_insert", frame)
+    try:
+        con.execute(SQL_INSERT_INDICATOR_SCORES.format(level=level),
+                    [version, granularity, *parameters])
+    finally:
+        con.unregister("rows_to_insert")
+    return len(frame)
+
+
+def _level_case(catalog: Catalog) -> tuple[str, list[object]]:
+    """SQL for alerts.indicator_levels(score): the best level whose minimum the score reaches,
+    else the worst level; no level for a missing score."""
+    levels = catalog.levels
+    branches = " ".join("WHEN score >= ? THEN ?" for _ in levels[:-1])
+    parameters: list[object] = []
+    for level in levels[:-1]:
+        parameters += [level.min, level.id]
+    parameters.append(levels[-1].id)
+    return f"CASE WHEN score IS NULL OR isnan(score) THEN NULL {branches} ELSE ? END", parameters
+
+
+def _community_rows(levelled: pd.DataFrame, units: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """community_code, period, index, level and the weighted dimensions of scored communities:
+    the rows the roll-ups read back from the store, taken from memory."""
+    dimension_ids = [d.id for d in catalog.weighted_dimensions]
+    rows = levelled[["code", "period", "index", "level"]].merge(
+        units[["code", "period", *dimension_ids]], on=["code", "period"], how="left")
+    return rows.rename(columns={"code": "community_code"})
 
 
 def _rollups(con: duckdb.DuckDBPyConnection, catalog: Catalog, registry: pd.DataFrame,
              parents: list[str], granularity: str, start: str, full: bool,
-             stats: RecomputeStats) -> None:
+             stats: RecomputeStats, communities: pd.DataFrame | None) -> None:
     version = catalog.version
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
-    prefixes = pd.DataFrame({"prefix": [p[:9] if p[9:] == "000" and p[6:9] != "000" else p[:6]
-                                        for p in parents]}).drop_duplicates()
-    con.register("affected_parents", prefixes)
-    try:
-        communities = con.execute(SQL_COMMUNITY_ROWS_UNDER, [version, granularity, start]).df()
-        dims = con.execute(SQL_DIMENSIONS_UNDER, [version, granularity, start]).df()
-    finally:
-        con.unregister("affected_parents")
-    if dims.empty:
-        wide = pd.DataFrame(columns=["community_code", "period", *dimension_ids])
-    else:
-        wide = dims.pivot_table(index=["community_code", "period"], columns="dimension",
-                                values="score", aggfunc="first").reset_index()
-    wide = wide.reindex(columns=["community_code", "period", *dimension_ids])
-    communities = communities.merge(wide, on=["community_code", "period"], how="left")
-    for unit_level in ROLLUP_LEVELS:
-        wanted = [p for p in parents if _level_of_parent(p) == unit_level]
-        rolled = rollup(communities, registry, catalog, unit_level)
-        rolled = rolled[rolled["code"].isin(wanted)]
-        _register_codes(con, wanted)
-        levelled = _with_history(con, catalog, rolled, granularity, unit_level, start, full)
-        if not full:
-            con.execute(SQL_DELETE_UNIT_SCORES, [version, granularity, unit_level, start])
-            con.execute(SQL_DELETE_DIMENSION_SCORES, [version, granularity, start])
-            con.execute(SQL_DELETE_LEVEL_COUNTS, [version, granularity, start])
-        levelled["withheld"] = levelled["index"].isna()
-        stats.rows_written += _insert_unit_scores(con, levelled, version, granularity, unit_level)
-        stats.rows_written += _insert_dimensions(con, rolled, catalog, version, granularity)
-        count_columns = [f"n_{lv}" for lv in catalog.level_ids] + ["n_withheld", "n_missing"]
-        counts = rolled.melt(id_vars=["code", "period"], value_vars=count_columns,
-                             var_name="state", value_name="n")
-        counts["state"] = counts["state"].str.slice(2)
-        counts.insert(0, "granularity", granularity)
-        counts.insert(0, "version", version)
-        stats.rows_written += _insert(con, "level_counts", counts)
-
-
-def _level_of_parent(code: str) -> str:
-    return "district" if code[6:] == "000000" else "street"
+    if communities is None:
+        districts = pd.DataFrame({"prefix": sorted({p[:6] for p in parents})})
+        columns = ", ".join(SQL_DIMENSION_COLUMN.format(id=d) for d in dimension_ids)
+        con.register("affected_districts", districts)
+        try:
+            communities = _frame(con, SQL_COMMUNITY_ROWS_UNDER.format(dimensions=columns or "NULL"),
+                                 [version, granularity, start])
+        finally:
+            con.unregister("affected_districts")
+    # Streets and districts go through levels, trends and the writes together.
+    rolled = pd.concat(
+        [rollup(communities, registry, catalog, unit_level).assign(unit_level=unit_level)
+         for unit_level in ROLLUP_LEVELS], ignore_index=True)
+    rolled = rolled[rolled["code"].isin(parents)]
+    _register_codes(con, parents)
+    levelled = _with_history(con, catalog, rolled, granularity, start, full)
+    levelled["withheld"] = levelled["index"].isna()
+    stats.rows_written += _insert_unit_scores(con, levelled, version, granularity)
+    stats.rows_written += _insert_dimensions(con, rolled, catalog, version, granularity)
+    count_columns = [f"n_{lv}" for lv in catalog.level_ids] + ["n_withheld", "n_missing"]
+    counts = rolled.melt(id_vars=["code", "period"], value_vars=count_columns,
+                         var_name="state", value_name="n")
+    counts["state"] = counts["state"].str.slice(2)
+    stats.rows_written += _insert(con, "level_counts", counts,
+                                  {"version": version, "granularity": granularity})
 
 
 def _escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str],
                  granularity: str) -> None:
     _register_codes(con, codes)
-    series = con.execute(SQL_LEVEL_SERIES, [catalog.version, granularity]).df()
+    series = _frame(con, SQL_LEVEL_SERIES, [catalog.version, granularity])
     con.execute(SQL_DELETE_ESCALATIONS, [catalog.version])
     if series.empty:
         return
@@ -359,7 +468,6 @@ def _escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[s
         frames.append(states)
     states = pd.concat(frames, ignore_index=True)
     frame = pd.DataFrame({
-        "version": catalog.version,
         "unit_level": states["unit_level"],
         "code": states["code"],
         "period": states["period"],
@@ -369,5 +477,4 @@ def _escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[s
         "reason_zh": states["escalation_reason_zh"],
         "reason_en": states["escalation_reason_en"],
     })
-    _insert(con, "escalations", frame)
-
+    _insert(con, "escalations", frame, {"version": catalog.version})

@@ -274,41 +274,57 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     if "level" not in unit_scores.columns:
         raise ValueError("unit_scores needs a `level` column (the communities' alert levels)")
     parent_of = _parent_function(unit_level)
-    communities = registry.loc[registry["level"] == "community", ["code", "population"]].copy()
-    communities["parent"] = parent_of(communities["code"])
-    registered = communities.groupby("parent").size().rename("communities")
+    communities = registry.loc[registry["level"] == "community", ["code", "population"]]
+    parents = parent_of(communities["code"]).reset_index(drop=True)
+    registered = parents.value_counts()
 
-    frame = unit_scores.merge(
-        communities.rename(columns={"code": "community_code"}), on="community_code", how="inner"
-    )
+    # One integer group per (parent, period), numbered in sorted order, so that a single
+    # groupby sums every column (pandas' compensated sums, row order kept within a group).
+    registry_position = pd.Index(communities["code"]).get_indexer(unit_scores["community_code"])
+    rows = np.flatnonzero(registry_position >= 0)
+    registry_position = registry_position[rows]
+    frame = unit_scores.iloc[rows].reset_index(drop=True)
+    parent_ids, parent_codes = pd.factorize(parents.to_numpy()[registry_position], sort=True)
+    period_ids, period_labels = pd.factorize(frame["period"].astype("str"), sort=True)
+    n_periods = max(len(period_labels), 1)
+    group = parent_ids.astype("int64") * n_periods + period_ids
+    group_ids, group_keys = pd.factorize(group, sort=True)
+
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
-    has_index = frame["index"].notna()
+    index = frame["index"].to_numpy(dtype="float64", na_value=np.nan)
+    has_index = ~np.isnan(index)
     if weighting == "population":
-        frame["w"] = pd.to_numeric(frame["population"], errors="coerce").where(has_index)
-        frame["w"] = frame["w"].fillna(0.0).astype("float64")
+        population = pd.to_numeric(communities["population"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)[registry_position]
+        w = np.where(has_index, population, np.nan)
+        w = np.where(np.isnan(w), 0.0, w)
     else:
-        frame["w"] = has_index.astype("float64")
-    frame["wx"] = frame["w"] * frame["index"].fillna(0.0)
-    keys = [frame["parent"], frame["period"]]
-    grouped = frame.groupby(keys, sort=True)
-    out = pd.DataFrame({
-        "sum_wx": grouped["wx"].sum(),
-        "sum_w": grouped["w"].sum(),
-        "scored": grouped["index"].count(),
-        "reported": grouped["community_code"].nunique(),
-    })
+        w = has_index.astype("float64")
+    sums = {"sum_wx": w * np.where(has_index, index, 0.0), "sum_w": w,
+            "scored": has_index.astype("int64")}
+    for dimension in dimension_ids:
+        scores = pd.to_numeric(frame[dimension], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)
+        present = ~np.isnan(scores)
+        weight = np.where(present, w, 0.0)
+        sums[f"{dimension}_wx"] = weight * np.where(present, scores, 0.0)
+        sums[f"{dimension}_w"] = weight
+    levels = frame["level"].to_numpy(dtype=object)
+    for level_id in catalog.level_ids:
+        sums[f"n_{level_id}"] = (has_index & (levels == level_id)).astype("int64")
+    out = pd.DataFrame(sums).groupby(group_ids, sort=True).sum()
+    community_ids, distinct_communities = pd.factorize(frame["community_code"])
+    n_communities = max(len(distinct_communities), 1)
+    pairs = pd.unique(group_ids.astype("int64") * n_communities + community_ids)
+    out["reported"] = np.bincount(pairs // n_communities, minlength=len(group_keys))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["index"] = np.where(out["sum_w"] > 0, out["sum_wx"] / out["sum_w"], np.nan)
         for dimension in dimension_ids:
-            scores = pd.to_numeric(frame[dimension], errors="coerce")
-            w = frame["w"].where(scores.notna(), 0.0)
-            weighted_sum = (w * scores.fillna(0.0)).groupby(keys).sum()
-            weight_sum = w.groupby(keys).sum()
-            out[dimension] = np.where(weight_sum > 0, weighted_sum / weight_sum, np.nan)
-    levels = frame["level"].where(has_index)
-    for level_id in catalog.level_ids:
-        out[f"n_{level_id}"] = (levels == level_id).groupby(keys).sum()
-    out = out.reset_index().rename(columns={"parent": "code"})
+            weight_sum = out[f"{dimension}_w"]
+            out[dimension] = np.where(weight_sum > 0, out[f"{dimension}_wx"] / weight_sum, np.nan)
+    out = out.reset_index(drop=True)
+    out.insert(0, "period", pd.Series(period_labels.take(group_keys % n_periods), dtype="str"))
+    out.insert(0, "code", pd.Series(parent_codes.take(group_keys // n_periods), dtype="str"))
     out["communities"] = out["code"].map(registered).fillna(0).astype("int64")
     out["n_withheld"] = out["reported"] - out["scored"]
     out["n_missing"] = (out["communities"] - out["reported"]).clip(lower=0)

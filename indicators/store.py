@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from indicators.catalog import Catalog
+from indicators.orgs import in_scope, parent_of, prefix_of_scope
 
 DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "health.duckdb"
 
@@ -230,7 +231,7 @@ SQL_SET_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
 SQL_ORGS = "SELECT code, name, level, parent_code, population FROM orgs ORDER BY code"
 SQL_ORGS_IN_SCOPE = """
 SELECT code, name, level, parent_code, population FROM orgs
-WHERE starts_with(code, ?) ORDER BY code
+WHERE starts_with(code, ?) OR list_contains(?::VARCHAR[], code) ORDER BY code
 """
 SQL_UPSERT_ORGS = """
 INSERT OR REPLACE INTO orgs
@@ -277,9 +278,11 @@ INSERT INTO revisions
 SELECT community_code, period, indicator, revision, value, previous_value, ?, ?, ?
 FROM staged_changes
 """
+# A staged cell without a previous value has no current row to replace.
 SQL_DELETE_STAGED_CURRENT = """
 DELETE FROM current_values c USING staged_changes s
 WHERE c.community_code = s.community_code AND c.period = s.period AND c.indicator = s.indicator
+  AND s.previous_value IS NOT NULL
 """
 SQL_INSERT_STAGED_CURRENT = """
 INSERT INTO current_values
@@ -289,27 +292,41 @@ WHERE value IS NOT NULL
 SQL_STAGED_AFFECTED = """
 SELECT community_code, min(period) AS since FROM staged_changes GROUP BY community_code
 """
+# A scoped reader sees the batches that wrote at least one cell inside its subtree; the whole
+# registry (scope NULL) sees every batch, org registry loads included.
 SQL_BATCHES = """
 SELECT batch_id, kind, file_name, sha256, user_name, created_at, status, rows_total,
        rows_accepted, rows_rejected, values_new, values_changed, values_unchanged,
        rollback_of, rolled_back_by
-FROM batches ORDER BY batch_id DESC
+FROM batches b
+WHERE ? IS NULL OR EXISTS (SELECT 1 FROM revisions r
+                           WHERE r.batch_id = b.batch_id AND starts_with(r.community_code, ?))
+ORDER BY batch_id DESC
 """
-SQL_BATCH = SQL_BATCHES.replace("ORDER BY batch_id DESC", "WHERE batch_id = ?")
+SQL_BATCH = """
+SELECT batch_id, kind, file_name, sha256, user_name, created_at, status, rows_total,
+       rows_accepted, rows_rejected, values_new, values_changed, values_unchanged,
+       rollback_of, rolled_back_by
+FROM batches WHERE batch_id = ?
+"""
+# A batch's cell is still its own while the current value is the one it wrote, whoever wrote
+# it last (a later batch that changed it may have been rolled back since).
 SQL_BATCH_CELLS_NOT_CURRENT = """
 SELECT r.community_code, r.period, r.indicator, c.batch_id AS later_batch
 FROM revisions r
 LEFT JOIN current_values c USING (community_code, period, indicator)
-WHERE r.batch_id = ?
-  AND (c.batch_id IS DISTINCT FROM r.batch_id OR c.revision IS DISTINCT FROM r.revision)
-  AND NOT (c.community_code IS NULL AND r.value IS NULL)
+WHERE r.batch_id = ? AND c.value IS DISTINCT FROM r.value
 ORDER BY 1, 2, 3
 """
+# Each cell goes back to the value it had before the batch, as the cell's next revision (after
+# the check above every cell of the batch still holds the value the batch wrote).
 SQL_STAGE_ROLLBACK = """
 CREATE OR REPLACE TEMP TABLE staged_changes AS
-SELECT community_code, period, indicator, previous_value AS value, revision + 1 AS revision,
-       value AS previous_value
-FROM revisions WHERE batch_id = ?
+SELECT r.community_code, r.period, r.indicator, r.previous_value AS value,
+       c.revision + 1 AS revision, c.value AS previous_value
+FROM revisions r
+JOIN current_values c USING (community_code, period, indicator)
+WHERE r.batch_id = ?
 """
 SQL_BATCH_COMMUNITIES = "SELECT DISTINCT community_code FROM revisions WHERE batch_id = ? ORDER BY 1"
 SQL_MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = ? WHERE batch_id = ?"
@@ -480,9 +497,36 @@ def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
 # ---- org registry ----------------------------------------------------------------------------
 
 
-def registry(con: duckdb.DuckDBPyConnection, scope_prefix: str = "") -> pd.DataFrame:
-    """Registered units (code, name, level, parent_code, population) under a code prefix."""
-    return con.execute(SQL_ORGS_IN_SCOPE, [scope_prefix]).df()
+def ancestors(code: str) -> list[str]:
+    """The street and district above a unit, nearest first."""
+    chain = []
+    parent = parent_of(code)
+    while parent:
+        chain.append(parent)
+        parent = parent_of(parent)
+    return chain
+
+
+def check_in_scope(code: str, scope: str | None) -> None:
+    """Refuses (AccessDenied) a unit outside the caller's subtree `scope` (None = everything)."""
+    if in_scope(code, scope):
+        return
+    from indicators.access import AccessDenied  # access builds on this module's StoreError
+
+    raise AccessDenied(
+        "access.scope",
+        f"单位 {code} 不在您的管辖范围（{scope}）内，不能查看。",
+        f"Unit {code} is outside your area ({scope}); you cannot see it.",
+    )
+
+
+def registry(con: duckdb.DuckDBPyConnection, *, scope: str | None,
+             with_ancestors: bool = False) -> pd.DataFrame:
+    """Registered units (code, name, level, parent_code, population) in the subtree of `scope`
+    (None = the whole registry); `with_ancestors` adds the street and district above it, so
+    a street's account can show the name of its district."""
+    above = ancestors(scope) if with_ancestors and scope is not None else []
+    return con.execute(SQL_ORGS_IN_SCOPE, [prefix_of_scope(scope), above]).df()
 
 
 def upsert_orgs(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, batch_id: int | None = None) -> int:
@@ -505,7 +549,9 @@ def upsert_orgs(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, batch_id: i
     return len(changed)
 
 
-def org_history(con: duckdb.DuckDBPyConnection, code: str) -> pd.DataFrame:
+def org_history(con: duckdb.DuckDBPyConnection, code: str, *, scope: str | None) -> pd.DataFrame:
+    """The names and populations a unit has had; refused outside `scope`."""
+    check_in_scope(code, scope)
     return con.execute(SQL_ORG_HISTORY, [code]).df()
 
 
@@ -566,7 +612,7 @@ def write_values(
     con.execute(SQL_INSERT_BATCH, [batch_id, kind, file_name, sha256, user, now, "committed",
                                    rows_total, rows_accepted, rows_rejected, new, changed,
                                    unchanged, None])
-    _apply_staged(con, batch_id, now, user)
+    _apply_staged(con, batch_id, now, user, replaces_cells=changed > 0)
     return BatchOutcome("committed", batch_id, new, changed, unchanged, affected)
 
 
@@ -580,17 +626,24 @@ def _staged_counts(con: duckdb.DuckDBPyConnection, total: int) -> tuple[int, int
     return new, changed, total - new - changed
 
 
-def _apply_staged(con: duckdb.DuckDBPyConnection, batch_id: int, now: dt.datetime, user: str) -> None:
+def _apply_staged(con: duckdb.DuckDBPyConnection, batch_id: int, now: dt.datetime, user: str,
+                  replaces_cells: bool = True) -> None:
+    """Records the staged changes as revisions and makes them current; `replaces_cells` False
+    (only new cells staged) skips looking for current rows to replace."""
     con.execute(SQL_INSERT_REVISIONS, [batch_id, now, user])
-    con.execute(SQL_DELETE_STAGED_CURRENT)
+    if replaces_cells:
+        con.execute(SQL_DELETE_STAGED_CURRENT)
     con.execute(SQL_INSERT_STAGED_CURRENT, [batch_id])
 
 
-def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(SQL_BATCHES).df()
+def batches(con: duckdb.DuckDBPyConnection, *, scope: str | None) -> pd.DataFrame:
+    """Batches, newest first: all of them for the whole registry, else those that wrote a
+    cell inside `scope`."""
+    return con.execute(SQL_BATCHES, [scope, prefix_of_scope(scope)]).df()
 
 
 def batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict | None:
+    """One batch's record (no cell values), for the checks before a rollback."""
     frame = con.execute(SQL_BATCH, [batch_id]).df()
     return None if frame.empty else frame.iloc[0].to_dict()
 
@@ -640,21 +693,23 @@ def rollback_values(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) ->
     return BatchOutcome("committed", rollback_id, 0, restored, 0, affected)
 
 
-def current_values(con: duckdb.DuckDBPyConnection, period: str | None = None,
-                   scope_prefix: str = "") -> pd.DataFrame:
-    """The current value of every cell (community_code, period, indicator, value)."""
-    return con.execute(SQL_CURRENT_VALUES, [period, period, scope_prefix]).df()
+def current_values(con: duckdb.DuckDBPyConnection, period: str | None = None, *,
+                   scope: str | None) -> pd.DataFrame:
+    """The current value of every cell (community_code, period, indicator, value) in `scope`."""
+    return con.execute(SQL_CURRENT_VALUES, [period, period, prefix_of_scope(scope)]).df()
 
 
-def values_as_of(con: duckdb.DuckDBPyConnection, moment: dt.datetime, period: str | None = None,
-                 scope_prefix: str = "") -> pd.DataFrame:
-    """Every cell exactly as it stood at `moment` (UTC), rebuilt from the revisions."""
-    return con.execute(SQL_VALUES_AS_OF, [moment, period, period, scope_prefix]).df()
+def values_as_of(con: duckdb.DuckDBPyConnection, moment: dt.datetime, period: str | None = None, *,
+                 scope: str | None) -> pd.DataFrame:
+    """Every cell in `scope` exactly as it stood at `moment` (UTC), rebuilt from the revisions."""
+    return con.execute(SQL_VALUES_AS_OF, [moment, period, period, prefix_of_scope(scope)]).df()
 
 
 def cell_history(con: duckdb.DuckDBPyConnection, community_code: str,
-                 indicator: str | None = None) -> pd.DataFrame:
-    """Every revision of a community's cells: old → new, batch, file, who, when."""
+                 indicator: str | None = None, *, scope: str | None) -> pd.DataFrame:
+    """Every revision of a community's cells: old → new, batch, file, who, when; refused
+    when the community lies outside `scope`."""
+    check_in_scope(community_code, scope)
     return con.execute(SQL_CELL_HISTORY, [community_code, indicator, indicator]).df()
 
 
@@ -741,17 +796,11 @@ SELECT DISTINCT community_code FROM current_values WHERE period = ? AND starts_w
 """
 
 
-def _prefix(scope: str | None) -> str:
-    from indicators.orgs import prefix_of_scope
-
-    return prefix_of_scope(scope)
-
-
-def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, granularity: str = "month",
-           unit_level: str = "community", period: str | None = None,
-           scope: str | None = None) -> pd.DataFrame:
+def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
+           granularity: str = "month", unit_level: str = "community",
+           period: str | None = None) -> pd.DataFrame:
     """Materialised scores with one column per weighted dimension, for units in `scope`."""
-    prefix = _prefix(scope)
+    prefix = prefix_of_scope(scope)
     frame = con.execute(SQL_SCORES, [catalog.version, granularity, unit_level, period, period,
                                      prefix]).df()
     dims = con.execute(SQL_DIMENSIONS, [catalog.version, granularity, period, period, prefix]).df()
@@ -774,31 +823,44 @@ def scored_periods(con: duckdb.DuckDBPyConnection, catalog: Catalog,
 
 
 def level_counts(con: duckdb.DuckDBPyConnection, catalog: Catalog, code: str, period: str,
-                 granularity: str = "month") -> dict[str, int]:
-    """How many communities of a street or district are at each level (plus withheld, missing)."""
+                 granularity: str = "month", *, scope: str | None) -> dict[str, int]:
+    """How many communities of a street or district are at each level (plus withheld, missing);
+    refused when the unit lies outside `scope`."""
+    check_in_scope(code, scope)
     rows = con.execute(SQL_LEVEL_COUNTS, [catalog.version, granularity, code, period]).fetchall()
     return {state: int(n) for state, n in rows}
 
 
-def escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, scope: str | None = None,
+def escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
                 period: str | None = None) -> pd.DataFrame:
-    """Escalation states per assessment period (streak, escalated, reason)."""
-    return con.execute(SQL_ESCALATIONS, [catalog.version, _prefix(scope), period, period]).df()
+    """Escalation states per assessment period (streak, escalated, reason) of units in `scope`."""
+    return con.execute(SQL_ESCALATIONS, [catalog.version, prefix_of_scope(scope), period, period]).df()
 
 
-def jumps(con: duckdb.DuckDBPyConnection, catalog: Catalog, scope: str | None = None,
+def jumps(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
           period: str | None = None) -> pd.DataFrame:
-    """Values flagged as suspicious jumps (异常波动)."""
-    return con.execute(SQL_JUMPS, [catalog.version, _prefix(scope), period, period]).df()
+    """Values in `scope` flagged as suspicious jumps (异常波动)."""
+    return con.execute(SQL_JUMPS, [catalog.version, prefix_of_scope(scope), period, period]).df()
 
 
 def indicator_scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, code: str,
-                     granularity: str = "month", period: str | None = None) -> pd.DataFrame:
-    """One community's indicator values, scores, effective weights and colours."""
+                     granularity: str = "month", period: str | None = None, *,
+                     scope: str | None) -> pd.DataFrame:
+    """One community's indicator values, scores, effective weights and colours; refused when
+    the community lies outside `scope`."""
+    check_in_scope(code, scope)
     return con.execute(SQL_INDICATOR_SCORES, [catalog.version, granularity, code, period, period]).df()
 
 
-def reported_communities(con: duckdb.DuckDBPyConnection, month: str, scope: str | None = None) -> set[str]:
-    """Communities with at least one value for a month."""
-    rows = con.execute(SQL_REPORTED_COMMUNITIES, [month, _prefix(scope)]).fetchall()
+def indicator_scores_pair(con: duckdb.DuckDBPyConnection, catalog: Catalog, period_from: str,
+                          period_to: str, granularity: str = "month", *,
+                          scope: str | None) -> pd.DataFrame:
+    """Indicator scores of every community in `scope` for two periods (biggest movers)."""
+    return con.execute(SQL_INDICATOR_SCORES_PAIR, [catalog.version, granularity, period_from,
+                                                   period_to, prefix_of_scope(scope)]).df()
+
+
+def reported_communities(con: duckdb.DuckDBPyConnection, month: str, *, scope: str | None) -> set[str]:
+    """Communities in `scope` with at least one value for a month."""
+    rows = con.execute(SQL_REPORTED_COMMUNITIES, [month, prefix_of_scope(scope)]).fetchall()
     return {row[0] for row in rows}

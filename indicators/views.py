@@ -10,7 +10,6 @@ import pandas as pd
 from indicators import store
 from indicators.alerts import not_reported
 from indicators.catalog import Catalog
-from indicators.orgs import prefix_of_scope
 from indicators.periods import granularity_of, months_in, period_of_month
 
 ALERT_COLUMNS = ["code", "name", "unit_level", "period", "state", "index", "level", "streak",
@@ -39,17 +38,18 @@ def last_complete_assessment(period: str, catalog: Catalog) -> str | None:
     return current
 
 
-def escalated_units(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str,
-                    scope: str | None = None) -> pd.DataFrame:
+def escalated_units(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str, *,
+                    scope: str | None) -> pd.DataFrame:
     """Units escalated (整改约谈) at the last assessment period complete by `period`."""
     assessment = last_complete_assessment(period, catalog)
     frame = store.escalations(con, catalog, scope=scope, period=assessment)
     return frame[frame["escalated"]].reset_index(drop=True)
 
 
-def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | None = None,
-               scope: str | None = None, today: dt.date | None = None) -> pd.DataFrame:
-    """Red, yellow and blue communities, not-reported ones and escalated units, with reasons.
+def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | None = None, *,
+               scope: str | None, today: dt.date | None = None) -> pd.DataFrame:
+    """Red, yellow and blue communities, not-reported ones and escalated units in `scope`
+    (a unit code, None = the whole registry), with reasons.
 
     `state` is a level id, "not_reported" or "escalated"; a unit can appear twice (e.g. yellow
     and escalated). The period defaults to the newest scored month.
@@ -67,9 +67,9 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     parts = [flagged]
 
     if granularity == "month":
-        registered = store.registry(con, prefix_of_scope(scope))
+        registered = store.registry(con, scope=scope)
         communities = registered.loc[registered["level"] == "community", ["code", "name"]]
-        reported = pd.DataFrame({"community_code": sorted(store.reported_communities(con, period, scope)),
+        reported = pd.DataFrame({"community_code": sorted(store.reported_communities(con, period, scope=scope)),
                                  "period": period})
         missing = not_reported(communities["code"], reported, [period], today or dt.date.today(), catalog)
         if len(missing):
@@ -81,7 +81,7 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
             missing["reason_en"] = "No data for " + period + " by the deadline " + deadline
             parts.append(missing)
 
-    escalated = escalated_units(con, catalog, period, scope)
+    escalated = escalated_units(con, catalog, period, scope=scope)
     if len(escalated):
         escalated = escalated.assign(state="escalated", index=float("nan"))
         parts.append(escalated)

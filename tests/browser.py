@@ -182,3 +182,16 @@ def main_text(page) -> str:
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+# The demo database's accounts (indicators/accounts.py creates them with the demo city).
+DEMO_ADMIN = ("admin", "admin-demo")
+
+
+def sign_in(page, name: str, password: str) -> None:
+    """Fills the login form (Chinese labels) and waits until the app has run past it."""
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("用户名").wait_for(state="detached", timeout=RUN_TIMEOUT_MS)
+    wait_for_app(page)

@@ -17,10 +17,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser import (
+    DEMO_ADMIN,
     ROOT,
     RUN_TIMEOUT_MS,
-    VIEWPORT,
-    ConsoleErrors,
     Server,
     assert_healthy,
     build_demo,
@@ -29,6 +28,7 @@ from tests.browser import (
     new_page,
     screenshot,
     sidebar_filters,
+    sign_in,
     wait_for_app,
 )
 
@@ -98,19 +98,16 @@ PAGES = [
 
 
 def test_walk_every_page(server: str, page) -> None:
-    nav_missing: list[str] = []
+    """Sign in, then reach every page through the sidebar menu; no exception, no console error."""
     page.goto(f"{server}/?lang=zh")
     wait_for_app(page)
-    assert_healthy(page)
+    assert page.get_by_label("用户名").is_visible(), "a signed-out visitor sees the login first"
+    assert "admin-demo" in main_text(page), "the demo database lists its demo accounts"
+    sign_in(page, *DEMO_ADMIN)
     for path, link, expected, name in PAGES:
         if path != "/overview":
-            links = page.locator('[data-testid="stSidebarNav"] a', has_text=link)
-            if links.count():
-                links.first.click()
-                page.wait_for_url(f"**{path}*", timeout=RUN_TIMEOUT_MS)
-            else:  # no navigation menu rendered (reported as a product bug): use the URL
-                nav_missing.append(path)
-                page.goto(f"{server}{path}?lang=zh")
+            page.locator('[data-testid="stSidebarNav"] a', has_text=link).first.click()
+            page.wait_for_url(f"**{path}*", timeout=RUN_TIMEOUT_MS)
         wait_for_app(page)
         assert urlparse(page.url).path in ((path, "/") if path == "/overview" else (path,))
         assert page.locator("h1").first.is_visible()
@@ -125,69 +122,59 @@ def test_walk_every_page(server: str, page) -> None:
             assert page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').count() >= 1
         screenshot(page, name)
     assert_healthy(page)
-    if nav_missing:
-        print(f"no sidebar navigation link, opened by URL instead: {nav_missing}")
 
 
-def test_language_switch(server: str, page) -> None:
-    page.goto(f"{server}/?lang=zh")
+def test_shared_link_and_language_switch(server: str, page, district_code: str) -> None:
+    """A link with a district survives the login, drives the filters, and English relabels it."""
+    page.goto(f"{server}/?d={district_code}&lang=zh")
     wait_for_app(page)
+    sign_in(page, *DEMO_ADMIN)
+    assert_healthy(page)
+    shown = sidebar_filters(page).first.inner_text()
+    assert "全部" not in shown.splitlines()[-1], f"district not selected: {shown!r}"
+    assert parse_qs(urlparse(page.url).query).get("d") == [district_code]
+    assert sidebar_filters(page).nth(1).locator("input").first.is_enabled()
     assert page.locator("h1").first.inner_text().strip() == "总览"
     page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] label',
                  has_text="English").first.click()
     page.locator("h1", has_text="Overview").first.wait_for(timeout=RUN_TIMEOUT_MS)
     wait_for_app(page)
     assert_healthy(page)
-    assert "Overview" in main_text(page)
-    assert parse_qs(urlparse(page.url).query).get("lang") == ["en"]
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("lang") == ["en"]
+    assert query.get("d") == [district_code], "the district survives the language switch"
 
 
-def test_district_from_url(server: str, page, district_code: str) -> None:
-    page.goto(f"{server}/?d={district_code}&lang=zh")
-    wait_for_app(page)
-    assert_healthy(page)
-    district_box = sidebar_filters(page).first
-    shown = district_box.inner_text()
-    assert "区" in shown
-    assert "全部" not in shown.splitlines()[-1], f"district not selected: {shown!r}"
-    assert parse_qs(urlparse(page.url).query).get("d") == [district_code]
-    # The selection drives the content: the street filter becomes usable.
-    street_box = sidebar_filters(page).nth(1)
-    assert street_box.locator("input").first.is_enabled()
-
-
-@pytest.mark.parametrize("path", ["/community", "/alerts"])
-def test_deep_link_on_fresh_server(fresh_db_template: Path, browser, path: str) -> None:
-    """The first request to a brand-new server is a deep link: it must go through app.py
-    (sidebar filters shown) or stop at the guard, never show data without the gate."""
-    folder = WORK / f"fresh-{path.strip('/')}"
+def test_deep_link_on_fresh_server(fresh_db_template: Path, browser) -> None:
+    """The very first request to a brand-new server is a deep link: it must show the login
+    (no data, no exception); legacy pages/ paths show no data either; after signing in the
+    page it named opens."""
+    folder = WORK / "fresh"
+    shutil.rmtree(folder, ignore_errors=True)  # a previous run's write-ahead log must not replay
     db = folder / "demo.duckdb"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(fresh_db_template, db)
     fresh = Server(db, folder / "streamlit.log")
     try:
         fresh.wait_healthy()
-        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        try:
-            # The deep link itself, then paths a legacy pages/ router would have used.
-            for target in (path, f"/pages{path}.py"):
-                page = context.new_page()
-                page.console = ConsoleErrors(page)
-                page.goto(f"{fresh.url}{target}")
-                page.locator("#root").wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
-                try:
-                    wait_for_app(page)
-                except Exception:  # a guard page may have no h1; checked below
-                    page.wait_for_timeout(1500)
-                exceptions = page.locator('[data-testid="stException"]')
-                assert exceptions.count() == 0, f"{target}: {exceptions.first.inner_text()}"
-                routed = sidebar_filters(page).count() >= 3
-                guarded = "请从首页打开" in main_text(page)
-                tables = page.locator('[data-testid="stDataFrame"]').count()
-                assert routed or guarded, f"{target}: neither the sidebar nor the guard"
-                assert routed or tables == 0, f"{target}: data shown without the sidebar gate"
-                page.close()
-        finally:
-            context.close()
+        legacy = new_page(browser)  # the path a legacy pages/ router would have served
+        legacy.goto(f"{fresh.url}/pages/alerts.py")
+        legacy.wait_for_timeout(3000)
+        assert legacy.locator('[data-testid="stDataFrame"], [data-testid="stMetric"]').count() == 0
+        legacy.context.close()
+        for target in ("/community", "/alerts"):
+            page = new_page(browser)
+            page.goto(f"{fresh.url}{target}")
+            wait_for_app(page)
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, f"{target}: {exceptions.first.inner_text()}"
+            assert page.get_by_label("用户名").is_visible(), f"{target}: no login shown"
+            assert page.locator('[data-testid="stDataFrame"]').count() == 0, f"{target}: data shown"
+            if target == "/community":
+                sign_in(page, *DEMO_ADMIN)
+                assert urlparse(page.url).path == "/community"
+                assert_healthy(page)
+                assert sidebar_filters(page).count() >= 3
+            page.context.close()
     finally:
         fresh.stop()

@@ -15,7 +15,8 @@ ENGINE_MODULES = sorted(
     "indicators" if path.stem == "__init__" else f"indicators.{path.stem}"
     for path in (ROOT / "indicators").glob("*.py")
 )
-CHECKED_FILES = sorted([*(ROOT / "indicators").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+CHECKED_FILES = sorted([*(ROOT / "indicators").glob("*.py"), *(ROOT / "ui").glob("*.py"),
+                        *(ROOT / "reporting").glob("*.py")])
 
 # Imports each module in turn in a fresh interpreter and names the first one that pulled in
 # streamlit (directly or through anything it imports).
@@ -40,6 +41,21 @@ def test_the_engine_never_imports_streamlit():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["culprit"] is None, f"importing {report['culprit']} imports streamlit"
     assert report["imported"] == ENGINE_MODULES
+
+
+def test_the_engine_never_imports_the_presentation_layers():
+    """indicators/ computes; ui/ and reporting/ present. Only the command line's `report`
+    command, an entry point, reaches into reporting/."""
+    offenders = []
+    for path in (ROOT / "indicators").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top == "ui" or (top == "reporting" and path.name != "__main__.py"):
+                    offenders.append(f"{path.name} imports {name}")
+    assert offenders == []
 
 
 def _relative(path: Path) -> str:

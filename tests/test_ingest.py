@@ -1057,3 +1057,56 @@ def test_read_table_errors(name: str, data: bytes, code: str) -> None:
     table = read_table(name, data)
     assert table.rows == [] and table.error is not None and table.error.code == code
     assert table.error.message_zh and table.error.message_en
+
+
+# ---- a period whose month Excel may have cut short ---------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["2025.1", "２０２５．１", " 2025.1 "])
+def test_a_period_with_one_digit_after_a_dot_is_ambiguous(cell: str) -> None:
+    """2025.1 may be January, or October after Excel made "2025.10" the number 2025.1."""
+    data = (
+        "社区代码,社区名称,统计期,群众满意度（%）\r\n"
+        f"219901001001,a,{cell},88\r\n219901001002,b,2025.10,90\r\n"
+    ).encode()
+    result = parse(data, registry=REGISTRY)
+    assert codes_of(result.errors) == [("period_ambiguous", 2, "统计期", cell)]
+    message_zh, message_en = result.errors[0].message_zh, result.errors[0].message_en
+    assert all(
+        part in message_zh for part in ("第2行", "统计期", cell, "文本", "2025-10", "2025-01")
+    )
+    assert all(
+        part in message_en for part in ("Row 2", "统计期", cell, "Text", "2025-10", "2025-01")
+    )
+    assert cells(result) == {("219901001002", "2025-10", "satisfaction", 90.0, 3)}
+
+
+@pytest.mark.parametrize(
+    ("cell", "period"),
+    [("2025.10", "2025-10"), ("2025.01", "2025-01"), ("2025.11", "2025-11"), ("2025.9", "2025-09")],
+)
+def test_a_period_with_a_dot_and_no_doubt_is_read(cell: str, period: str) -> None:
+    result = parse(wide_csv([["219901001001", "甲", cell, "70"]]))
+    assert result.errors == []
+    assert cells(result) == {("219901001001", period, "satisfaction", 70.0, 2)}
+
+
+def test_a_period_stored_as_the_number_2025_1_in_a_workbook_is_ambiguous() -> None:
+    data = xlsx_bytes(
+        [HEADER[:4], ["219901001001", "甲", 2025.1, 70], ["219901001002", "乙", 2025.09, 71]]
+    )
+    result = parse(data, "upload.xlsx", REGISTRY)
+    assert codes_of(result.errors) == [("period_ambiguous", 2, "统计期", "2025.1")]
+    assert cells(result) == {("219901001002", "2025-09", "satisfaction", 71.0, 3)}
+
+
+def test_the_brief_case_of_2025_1_is_no_longer_january() -> None:
+    result = parse_upload(
+        "a.csv",
+        "社区代码,社区名称,统计期,群众满意度（%）\r\n990101001001,a,2025.1,88\r\n".encode(),
+        CATALOG,
+        registry_codes={"990101001001"},
+        today=dt.date(2025, 11, 15),
+    )
+    assert [p.code for p in result.errors] == ["period_ambiguous"]
+    assert result.values.empty

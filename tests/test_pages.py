@@ -1,4 +1,4 @@
-"""Every page through Streamlit's AppTest, on the demo city and on an empty database."""
+"""Every page through Streamlit's AppTest, signed in as an admin, on the demo city and on an empty database."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from indicators import operations, store
+from indicators.access import Principal
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["app_pages/overview.py", "app_pages/community.py", "app_pages/alerts.py", "app_pages/methodology.py"]
 TIMEOUT = 90
+ADMIN = Principal("admin", "admin", None)
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +23,14 @@ def demo_db(tmp_path_factory, catalog):
     return path
 
 
-def app(monkeypatch, db: Path, demo: bool = True) -> AppTest:
+def app(monkeypatch, db: Path, demo: bool = True, principal: Principal | None = ADMIN) -> AppTest:
+    """The app signed in as `principal` (the login itself is tested in test_auth_pages.py)."""
     monkeypatch.setenv("HEALTH_DB", str(db))
     monkeypatch.setenv("HEALTH_DEMO", "1" if demo else "0")
     monkeypatch.setenv("HEALTH_INBOX", str(db.parent / "inbox"))
     test = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if principal is not None:
+        test.session_state["principal"] = principal
     test.run()
     return test
 
@@ -81,6 +86,7 @@ def test_switching_language_changes_the_labels(monkeypatch, demo_db):
 def test_filters_are_restored_from_the_url(monkeypatch, demo_db):
     monkeypatch.setenv("HEALTH_DB", str(demo_db))
     test = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    test.session_state["principal"] = ADMIN
     test.query_params["lang"] = "en"
     test.query_params["g"] = "year"
     test.run()
@@ -98,3 +104,35 @@ def test_a_page_run_without_the_app_shows_no_data(monkeypatch, demo_db):
         no_exceptions(test)
         assert test.metric == [] and test.dataframe == []
         assert "请从首页打开" in test.warning[0].value
+
+
+@pytest.mark.parametrize("page", ["app_pages/admin_users.py", "app_pages/audit_log.py"])
+def test_the_admin_pages_run_on_the_demo_city(monkeypatch, demo_db, page):
+    test = app(monkeypatch, demo_db)
+    test.switch_page(page).run()
+    no_exceptions(test)
+    assert test.title and test.dataframe, "the account list or the audit log is shown"
+
+
+def test_the_demo_login_page_lists_the_demo_accounts_and_they_sign_in(monkeypatch, demo_db):
+    test = app(monkeypatch, demo_db, principal=None)
+    no_exceptions(test)
+    shown = test.dataframe[0].value
+    assert shown["用户名"].tolist() == ["admin", "leader", "staff"]
+    row = shown.set_index("用户名").loc["staff"]
+    test.text_input(key="lg_name").input("staff")
+    test.text_input(key="lg_password").input(row["密码"])
+    test.button(key="lg_submit").click().run()
+    no_exceptions(test)
+    assert test.title[0].value == "总览"
+    assert test.selectbox(key="sb_street").disabled, "a street's staff member sees only that street"
+    assert test.selectbox(key="sb_street").format_func(test.selectbox(key="sb_street").value) == row["所属单位"]
+
+
+def test_a_damaged_database_file_gives_a_message_not_a_traceback(monkeypatch, tmp_path):
+    damaged = tmp_path / "damaged.duckdb"
+    damaged.write_bytes(b"this is not a DuckDB file" * 100)
+    test = app(monkeypatch, damaged, demo=False, principal=None)
+    no_exceptions(test)
+    assert test.error and "damaged.duckdb" in test.error[0].value
+    assert damaged.read_bytes() == b"this is not a DuckDB file" * 100, "the file is left alone"

@@ -50,7 +50,7 @@ def test_database_from_an_earlier_schema_is_upgraded_in_place(db_path, catalog):
 
     con = store.connect(db_path)
     assert store.schema_version(con) == store.MIGRATIONS[-1].number
-    assert store.current_values(con)["value"].tolist() == [70.5]
+    assert store.current_values(con, scope=None)["value"].tolist() == [70.5]
     assert con.execute("SELECT count(*) FROM unit_scores").fetchall() == [(0,)]
     con.close()
 
@@ -62,14 +62,14 @@ def test_write_counts_new_changed_unchanged_and_keeps_revisions(small_db, catalo
 
     again = write(small_db, catalog, first)
     assert (again.status, again.batch_id, again.values_unchanged) == ("unchanged", None, 26)
-    assert len(store.batches(small_db).query("kind == 'import'")) == 1
+    assert len(store.batches(small_db, scope=None).query("kind == 'import'")) == 1
 
     changed = first.copy()
     changed.loc[changed["indicator"] == "satisfaction", "value"] = 88.0
     third = write(small_db, catalog, changed, user="王芳")
     assert (third.values_new, third.values_changed, third.values_unchanged) == (0, 2, 24)
 
-    history = store.cell_history(small_db, COMMUNITIES[0], "satisfaction")
+    history = store.cell_history(small_db, COMMUNITIES[0], "satisfaction", scope=None)
     assert history["revision"].tolist() == [1, 2]
     assert history["previous_value"].isna().tolist() == [True, False]
     assert history["value"].tolist() == [72.5, 88.0]
@@ -83,11 +83,11 @@ def test_rollback_restores_previous_revision_and_is_recorded(small_db, catalog):
     update["value"] = update["value"] + 1
     extra = values_at(catalog, list(COMMUNITIES[:1]), ["2025-02"], 0.9)
     batch = write(small_db, catalog, pd.concat([update, extra]))
-    before = store.scores(small_db, catalog, period="2025-01")
+    before = store.scores(small_db, catalog, period="2025-01", scope=None)
 
     rolled = rollback_batch(small_db, catalog, batch.batch_id, ADMIN)
     assert rolled.values_changed == len(update) + len(extra)
-    current = store.current_values(small_db)
+    current = store.current_values(small_db, scope=None)
     assert sorted(current["period"].unique()) == ["2025-01"]
     pd.testing.assert_series_equal(
         current.sort_values("indicator")["value"].reset_index(drop=True),
@@ -97,8 +97,8 @@ def test_rollback_restores_previous_revision_and_is_recorded(small_db, catalog):
     info = store.batch(small_db, batch.batch_id)
     assert (info["status"], info["rolled_back_by"]) == ("rolled_back", rolled.batch_id)
     assert store.batch(small_db, rolled.batch_id)["kind"] == "rollback"
-    assert store.scores(small_db, catalog, period="2025-02").empty
-    after = store.scores(small_db, catalog, period="2025-01")
+    assert store.scores(small_db, catalog, period="2025-02", scope=None).empty
+    after = store.scores(small_db, catalog, period="2025-01", scope=None)
     assert after["index"].iloc[0] != pytest.approx(before["index"].iloc[0])
     assert after["index"].iloc[0] == pytest.approx(50.0)
 
@@ -120,12 +120,12 @@ def test_values_as_of_rebuild_the_past(small_db, catalog):
     write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5))
     moment = store.utc_now()
     write(small_db, catalog, values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.8))
-    then = store.values_as_of(small_db, moment)
-    now = store.current_values(small_db)
+    then = store.values_as_of(small_db, moment, scope=None)
+    now = store.current_values(small_db, scope=None)
     expected = values_at(catalog, [COMMUNITIES[0]], ["2025-01"], 0.5)
     assert sorted(then["value"]) == sorted(expected["value"])
     assert sorted(now["value"]) != sorted(then["value"])
-    assert store.values_as_of(small_db, moment - dt.timedelta(days=1)).empty
+    assert store.values_as_of(small_db, moment - dt.timedelta(days=1), scope=None).empty
 
 
 def test_incremental_recompute_equals_full_recompute(small_db, catalog, tmp_path):
@@ -146,14 +146,14 @@ def test_incremental_recompute_equals_full_recompute(small_db, catalog, tmp_path
 
 def test_street_rollup_is_the_mean_of_its_communities(small_db, catalog):
     write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES), ["2025-06"]))
-    communities = store.scores(small_db, catalog, period="2025-06")
-    streets = store.scores(small_db, catalog, unit_level="street", period="2025-06")
+    communities = store.scores(small_db, catalog, period="2025-06", scope=None)
+    streets = store.scores(small_db, catalog, unit_level="street", period="2025-06", scope=None)
     for street in STREETS:
         members = communities[communities["code"].str.startswith(street[:9])]
         row = streets[streets["code"] == street].iloc[0]
         assert row["index"] == pytest.approx(members["index"].mean())
         assert row["coverage"] == pytest.approx(1.0)
-    counts = store.level_counts(small_db, catalog, STREETS[0], "2025-06")
+    counts = store.level_counts(small_db, catalog, STREETS[0], "2025-06", scope=None)
     assert sum(counts[level] for level in catalog.level_ids) == 3
     assert counts["missing"] == 0
 
@@ -168,8 +168,8 @@ def test_a_new_catalog_version_recomputes_and_keeps_the_old(small_db, catalog, d
             indicator["best"] = 100.0
     newer = parse_catalog(raw)
     con = open_store(db_path, newer)
-    old = store.scores(con, catalog, period="2025-01")
-    new = store.scores(con, newer, period="2025-01")
+    old = store.scores(con, catalog, period="2025-01", scope=None)
+    new = store.scores(con, newer, period="2025-01", scope=None)
     assert len(old) == len(new) == len(COMMUNITIES)
     assert (new["index"] < old["index"]).all()
     assert set(store.catalog_versions(con)["version"]) == {catalog.version, "2026.2"}
@@ -185,9 +185,9 @@ def test_registry_keeps_the_history_of_renames(small_db, catalog):
     renamed = small_registry()
     renamed.loc[renamed["code"] == COMMUNITIES[0], "name"] = "新名字社区"
     assert import_registry(small_db, catalog, renamed, user="admin") == 1
-    history = store.org_history(small_db, COMMUNITIES[0])
+    history = store.org_history(small_db, COMMUNITIES[0], scope=None)
     assert history["name"].tolist() == ["测试社区001", "新名字社区"]
-    assert store.registry(small_db, COMMUNITIES[0])["name"].tolist() == ["新名字社区"]
+    assert store.registry(small_db, scope=COMMUNITIES[0])["name"].tolist() == ["新名字社区"]
 
 
 def test_imports_from_threads_are_serialised_without_loss(small_db, catalog):
@@ -206,8 +206,8 @@ def test_imports_from_threads_are_serialised_without_loss(small_db, catalog):
         thread.join()
     assert errors == []
     assert store.value_count(small_db) == 8 * len(COMMUNITIES) * len(catalog.indicators)
-    assert len(store.batches(small_db).query("kind == 'import'")) == 8
-    assert len(store.scores(small_db, catalog)) == 8 * len(COMMUNITIES)
+    assert len(store.batches(small_db, scope=None).query("kind == 'import'")) == 8
+    assert len(store.scores(small_db, catalog, scope=None)) == 8 * len(COMMUNITIES)
 
 
 def test_second_process_gets_a_plain_busy_error(empty_db, db_path):
@@ -230,3 +230,63 @@ def test_recompute_command_is_idempotent(small_db, catalog):
     before = table(small_db, "unit_scores")
     recompute(small_db, catalog)
     pd.testing.assert_frame_equal(before, table(small_db, "unit_scores"), check_dtype=False)
+
+
+
+def only(catalog, code: str, month: str, fraction: float, indicator: str) -> pd.DataFrame:
+    return values_at(catalog, [code], [month], fraction, [indicator])
+
+
+def test_rollback_after_a_later_batch_was_itself_rolled_back(small_db, catalog):
+    """A; B changes one of A's cells; B rolled back (batch C): A can still be rolled back."""
+    code = COMMUNITIES[0]
+    base = write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.3))
+    first = write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.5))
+    second = write(small_db, catalog, only(catalog, code, "2025-01", 0.6, "satisfaction"))
+    undo_second = rollback_batch(small_db, catalog, second.batch_id, ADMIN)
+
+    undo_first = rollback_batch(small_db, catalog, first.batch_id, ADMIN)
+
+    assert undo_first.values_changed == len(catalog.indicators)
+    expected = sorted(values_at(catalog, [code], ["2025-01"], 0.3)["value"])
+    assert sorted(store.current_values(small_db, scope=None)["value"]) == expected
+    assert sorted(store.values_as_of(small_db, store.utc_now(), scope=None)["value"]) == expected
+    history = store.cell_history(small_db, code, "satisfaction", scope=None)
+    assert history["revision"].tolist() == [1, 2, 3, 4, 5]
+    batches = [base, first, second, undo_second, undo_first]
+    assert history["batch_id"].tolist() == [b.batch_id for b in batches]
+    value = {f: only(catalog, code, "2025-01", f, "satisfaction")["value"].iat[0] for f in (0.3, 0.5, 0.6)}
+    assert history["value"].tolist() == [value[f] for f in (0.3, 0.5, 0.6, 0.5, 0.3)]
+    assert history["previous_value"].tolist()[1:] == [value[f] for f in (0.3, 0.5, 0.6, 0.5)]
+    assert store.cell_history(small_db, code, "response_hours", scope=None)["revision"].tolist() == [1, 2, 3]
+    assert store.batch(small_db, first.batch_id)["status"] == "rolled_back"
+    assert store.batch(small_db, undo_first.batch_id)["rollback_of"] == first.batch_id
+
+
+def test_rollback_of_a_first_import_removes_its_cells_after_a_rolled_back_correction(small_db, catalog):
+    code = COMMUNITIES[1]
+    write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.4))
+    first = write(small_db, catalog, values_at(catalog, [code], ["2025-02"], 0.5))
+    second = write(small_db, catalog, only(catalog, code, "2025-02", 0.9, "satisfaction"))
+    rollback_batch(small_db, catalog, second.batch_id, ADMIN)
+    rollback_batch(small_db, catalog, first.batch_id, ADMIN)
+    assert set(store.current_values(small_db, scope=None)["period"]) == {"2025-01"}
+    assert store.scores(small_db, catalog, period="2025-02", scope=None).empty
+    history = store.cell_history(small_db, code, "satisfaction", scope=None)
+    history = history[history["period"] == "2025-02"]
+    assert history["revision"].tolist() == [1, 2, 3, 4]
+    assert history["value"].isna().tolist() == [False, False, False, True]
+
+
+def test_rollback_still_refused_while_a_later_value_stands(small_db, catalog):
+    code = COMMUNITIES[2]
+    first = write(small_db, catalog, values_at(catalog, [code], ["2025-03"], 0.5))
+    second = write(small_db, catalog, only(catalog, code, "2025-03", 0.6, "satisfaction"))
+    third = write(small_db, catalog, only(catalog, code, "2025-03", 0.7, "response_hours"))
+    rollback_batch(small_db, catalog, third.batch_id, ADMIN)
+    with pytest.raises(store.StoreError) as refused:
+        rollback_batch(small_db, catalog, first.batch_id, ADMIN)
+    assert refused.value.code == "batch_superseded"
+    assert f"batch(es) {second.batch_id} " in refused.value.message_en
+    assert "satisfaction" in refused.value.message_en
+    assert store.batch(small_db, first.batch_id)["status"] == "committed"

@@ -45,6 +45,18 @@ def connection() -> duckdb.DuckDBPyConnection:
     return _open(str(database_path()), os.environ.get(CATALOG_ENV) or None)
 
 
+def database_problem() -> store.StoreError | None:
+    """Why the database cannot be opened (busy, unreadable, damaged), or None when it opens.
+
+    Failures are not cached, so the next rerun tries again once the file is fixed.
+    """
+    try:
+        connection()
+    except store.StoreError as error:
+        return error
+    return None
+
+
 def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor: one shared connection across threads fails, sometimes silently."""
     return connection().cursor()

@@ -166,26 +166,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "screen.refresh_every": {"zh": "每 {seconds} 秒自动刷新", "en": "Refreshes every {seconds} s"},
     # ---- upload ----
-    "upload.file": {
-        "zh": "选择上报文件（CSV / TXT / XLSX）",
-        "en": "Choose a file (CSV / TXT / XLSX)",
-    },
     "upload.dry_run": {
         "zh": "试运行（只检查，不写入）",
         "en": "Dry run (check only, write nothing)",
     },
     "upload.accept_valid": {"zh": "只导入有效行", "en": "Import valid rows only"},
-    "upload.submit": {"zh": "导入", "en": "Import"},
-    "upload.template": {"zh": "下载上报模板", "en": "Download the template"},
     "upload.errors_download": {"zh": "下载错误清单", "en": "Download the error list"},
-    "upload.result": {
-        "zh": "共 {total} 行：新增 {new} 个值，修改 {changed} 个，未变 {unchanged} 个，拒绝 {rejected} 行。",
-        "en": "{total} rows: {new} new values, {changed} changed, {unchanged} unchanged, {rejected} rows rejected.",
-    },
-    "upload.unchanged": {
-        "zh": "文件内容与已有数据相同，未做任何修改。",
-        "en": "The file matches the stored data; nothing changed.",
-    },
     # ---- methodology and alerts ----
     "methodology.weights": {"zh": "维度权重", "en": "Dimension weights"},
     "methodology.goalposts": {"zh": "指标目标值（最优 / 最差）", "en": "Goalposts (best / worst)"},

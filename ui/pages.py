@@ -28,7 +28,13 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/community.py", "page.community", "🏘️", "community"),
     PageSpec("app_pages/alerts.py", "page.alerts", "🚨", "alerts"),
     PageSpec("app_pages/methodology.py", "page.methodology", "📐", "methodology"),
+    PageSpec("app_pages/tokens.py", "page.tokens", "🔑", "tokens", frozenset({"admin"})),
+    PageSpec("app_pages/upload.py", "page.upload", "📤", "upload", frozenset({"admin", "staff"})),
+    PageSpec("app_pages/admin_users.py", "page.admin_users", "👥", "accounts", frozenset({"admin"})),
+    PageSpec("app_pages/audit_log.py", "page.audit_log", "📜", "audit", frozenset({"admin"})),
 )
+# The only page before signing in (no role sees it afterwards).
+LOGIN_PAGE = PageSpec("app_pages/login.py", "page.login", "🔑", "login", frozenset(), default=True)
 
 
 def pages_for(role: str | None) -> list[PageSpec]:

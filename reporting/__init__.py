@@ -1,0 +1,1 @@
+"""Report rendering: localised tables, the printable HTML page and the XLSX workbook."""
