@@ -74,8 +74,7 @@ with right:
                 contributions, float(previous_row["index"].iloc[0]), float(current["index"].iloc[0]),
                 before, period, catalog, lang), "cm_waterfall")
 
-indicator_rows = data.indicator_scores(generation, code, selection.granularity)
-chart(figures.indicator_small_multiples(indicator_rows, catalog, lang), "cm_indicators")
+chart(data.indicator_panels(generation, code, selection.granularity, lang), "cm_indicators")
 
 history = series[["period", "level", "reason_en" if lang == "en" else "reason_zh"]]
 chart(figures.alert_timeline_figure(history.set_axis(["period", "level", "reason"], axis=1),

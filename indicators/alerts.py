@@ -570,7 +570,8 @@ def trends(scores: pd.DataFrame, catalog: Catalog, periods: list[str],
     index_matrix[unit_codes, period_positions] = _as_float_array(scores["index"])
     has_row = np.zeros((n_units, n_periods), dtype=bool)
     has_row[unit_codes, period_positions] = True
-    first_position = has_row.argmax(axis=1)
+    # No periods means no rows at all: every unit (none) starts at position 0.
+    first_position = has_row.argmax(axis=1) if n_periods else np.zeros(n_units, dtype="int64")
 
     slope_matrix = np.full((n_units, n_periods), np.nan)
     points_matrix = np.zeros((n_units, n_periods), dtype="int64")

@@ -265,12 +265,19 @@ SELECT
 FROM incoming i
 LEFT JOIN current_values c USING (community_code, period, indicator)
 """
+# A cell a rollback removed has no current row but keeps its revisions: numbering goes on
+# from the highest one (one pass over revisions, limited to the incoming cells).
 SQL_STAGE_CHANGES = """
 CREATE OR REPLACE TEMP TABLE staged_changes AS
 SELECT i.community_code, i.period, i.indicator, i.value,
-       coalesce(c.revision, 0) + 1 AS revision, c.value AS previous_value
+       coalesce(c.revision, removed.revision, 0) + 1 AS revision, c.value AS previous_value
 FROM incoming i
 LEFT JOIN current_values c USING (community_code, period, indicator)
+LEFT JOIN (
+    SELECT community_code, period, indicator, max(revision) AS revision
+    FROM revisions SEMI JOIN incoming USING (community_code, period, indicator)
+    GROUP BY ALL
+) removed USING (community_code, period, indicator)
 WHERE c.value IS NULL OR c.value <> i.value
 """
 SQL_INSERT_REVISIONS = """

@@ -23,7 +23,7 @@ PROBLEM_CODES = {
     "unsupported_format", "empty_file", "encoding", "file_unreadable", "csv_malformed",
     "header_not_found", "header_misspelt", "column_missing", "column_duplicate", "column_ignored",
     "sheet_ignored", "row_ignored", "code_missing", "code_scientific", "code_format",
-    "code_not_community", "code_unknown", "period_missing", "period_invalid", "period_future",
+    "code_not_community", "code_unknown", "period_missing", "period_ambiguous", "period_invalid", "period_future",
     "value_text", "value_excel_error", "value_range", "indicator_missing", "indicator_unknown",
     "duplicate_conflict", "duplicate_row", "no_data_rows", "too_many_errors", "too_many_warnings",
 }  # fmt: skip

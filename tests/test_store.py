@@ -290,3 +290,55 @@ def test_rollback_still_refused_while_a_later_value_stands(small_db, catalog):
     assert f"batch(es) {second.batch_id} " in refused.value.message_en
     assert "satisfaction" in refused.value.message_en
     assert store.batch(small_db, first.batch_id)["status"] == "committed"
+
+
+@pytest.mark.parametrize("others_have_data", [True, False], ids=["others", "alone"])
+def test_rolling_back_a_communitys_only_data_removes_its_scores(small_db, catalog, others_have_data):
+    code = COMMUNITIES[3]
+    if others_have_data:
+        write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES[:3]), ["2025-01", "2025-02"]))
+    only_data = write(small_db, catalog, values_at(catalog, [code], ["2025-02"], 0.6))
+
+    rolled = rollback_batch(small_db, catalog, only_data.batch_id, ADMIN)
+
+    assert rolled.values_changed == len(catalog.indicators)
+    assert code not in set(store.current_values(small_db, scope=None)["community_code"])
+    assert code not in set(store.scores(small_db, catalog, period="2025-02", scope=None)["code"])
+    incremental = {name: table(small_db, name) for name in TABLES_COMPARED}
+    with store.transaction(small_db) as cursor:
+        recompute_all(cursor, catalog)
+    for name in TABLES_COMPARED:
+        pd.testing.assert_frame_equal(table(small_db, name), incremental[name], check_dtype=False, obj=name)
+
+
+def test_a_cell_removed_by_a_rollback_continues_its_revisions_when_imported_again(small_db, catalog):
+    code = COMMUNITIES[4]
+    write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.4))
+    first = write(small_db, catalog, only(catalog, code, "2025-02", 0.5, "satisfaction"))
+    after_first = store.utc_now()
+    rollback_batch(small_db, catalog, first.batch_id, ADMIN)
+    after_rollback = store.utc_now()
+    again = write(small_db, catalog, only(catalog, code, "2025-02", 0.7, "satisfaction"))
+
+    history = store.cell_history(small_db, code, "satisfaction", scope=None)
+    history = history[history["period"] == "2025-02"]
+    assert history["revision"].tolist() == [1, 2, 3]
+    assert history["batch_id"].tolist()[::2] == [first.batch_id, again.batch_id]
+    value = {f: only(catalog, code, "2025-02", f, "satisfaction")["value"].iat[0] for f in (0.5, 0.7)}
+    assert history["value"].tolist()[::2] == [value[0.5], value[0.7]]
+    assert history["value"].isna().tolist() == [False, True, False]
+
+    def as_of(moment: dt.datetime) -> list[float]:
+        cells = store.values_as_of(small_db, moment, "2025-02", scope=None)
+        return cells[cells["indicator"] == "satisfaction"]["value"].tolist()
+
+    assert as_of(after_first) == [value[0.5]]
+    assert as_of(after_rollback) == []
+    assert as_of(store.utc_now()) == [value[0.7]]
+    current = store.current_values(small_db, "2025-02", scope=None)
+    assert current["value"].tolist() == [value[0.7]]
+
+    rollback_batch(small_db, catalog, again.batch_id, ADMIN)
+    history = store.cell_history(small_db, code, "satisfaction", scope=None)
+    assert history[history["period"] == "2025-02"]["revision"].tolist() == [1, 2, 3, 4]
+    assert store.current_values(small_db, "2025-02", scope=None).empty

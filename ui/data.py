@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from indicators import store, views
 from indicators.access import AccessDenied, effective_scope, require
 from indicators.periods import granularity_of
 from indicators.scoring import attribute_change
-from ui import db
+from ui import db, figures
 from ui.auth import current_principal
 
 Generation = tuple[str, int]
@@ -173,6 +174,18 @@ def _indicator_scores(generation: Generation, code: str, granularity: str) -> pd
         return store.indicator_scores(cur, db.catalog(), code, granularity, scope=code)
     finally:
         cur.close()
+
+
+def indicator_panels(generation: Generation, code: str, granularity: str, language: str) -> go.Figure:
+    """The 12 indicator small multiples of one community, built once per data generation
+    (building them costs ~0.8 s; a cached copy ~10 ms)."""
+    return _indicator_panels(generation, allowed_scope(code, details=True), granularity, language)
+
+
+@st.cache_data(**CACHE)
+def _indicator_panels(generation: Generation, code: str, granularity: str, language: str) -> go.Figure:
+    rows = _indicator_scores(generation, code, granularity)
+    return figures.indicator_small_multiples(rows, db.catalog(), language)
 
 
 def attribution(
