@@ -117,7 +117,7 @@ def test_the_admin_pages_run_on_the_demo_city(monkeypatch, demo_db, page):
 def test_the_demo_login_page_lists_the_demo_accounts_and_they_sign_in(monkeypatch, demo_db):
     test = app(monkeypatch, demo_db, principal=None)
     no_exceptions(test)
-    shown = test.dataframe[0].value
+    shown = test.table[0].value
     assert shown["用户名"].tolist() == ["admin", "leader", "staff"]
     row = shown.set_index("用户名").loc["staff"]
     test.text_input(key="lg_name").input("staff")
