@@ -43,9 +43,12 @@ lint: install-dev
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 
-## bench: scale benchmarks (not part of the test run)
+## bench: the scale benchmark at each tier of TIERS (district, city, province; the province tier
+## takes tens of minutes and several GB of RAM): bench/results/<tier>.json and docs/performance.md
+TIERS ?= district,city,province
+BENCH_NICE ?= nice -n 10
 bench: install-dev
-	$(BIN)/python bench/bench_scoring.py
+	$(BENCH_NICE) $(BIN)/python -m bench.run --tiers $(TIERS)
 
 clean-db:
 	rm -f $(DB) $(DB).wal

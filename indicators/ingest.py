@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 from openpyxl.utils import get_column_letter
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -36,6 +37,7 @@ LAYOUT_LONG = "long"
 
 MAX_PROBLEMS = 1000  # per list (errors, warnings); the rest is summarised in one final problem
 HEADER_SEARCH_ROWS = 30  # title and note rows above the header row
+STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default `str` dtype
 SAMPLE_CHARS = 1 << 16  # the header search reads the first records from this much text first
 BLANK_PROBE = 4096  # bytes or characters looked at before a whole file is checked for content
 MAX_VALUE_CHARS = 200  # longer cell texts are cut short in problems
@@ -500,10 +502,11 @@ def _read_grid(
         return None
     text, encoding = decoded
     result.encoding = encoding
+    utf8 = data.removeprefix(codecs.BOM_UTF8) if encoding in ("utf-8", "utf-8-sig") else None
     if _is_blank(text):
         report.file_error("empty_file")
         return None
-    return _read_text(text, vocabulary, report, result)
+    return _read_text(text, vocabulary, report, result, utf8)
 
 
 def _zip_names(data: bytes) -> set[str] | None:
@@ -585,8 +588,14 @@ def _consistency(lines: list[list[str]]) -> tuple[int, int]:
 
 
 def _read_text(
-    text: str, vocabulary: _Vocabulary, report: _Report, result: ParsedUpload
+    text: str,
+    vocabulary: _Vocabulary,
+    report: _Report,
+    result: ParsedUpload,
+    utf8: bytes | None = None,
 ) -> pd.DataFrame | None:
+    """The text as a grid; `utf8` (the same text as UTF-8 bytes, when the file was UTF-8)
+    goes to the C parser as it is, saving it from encoding the text again."""
     samples = {d: _sample_lines(text, d) for d in DELIMITERS}
 
     def rank(delimiter: str) -> tuple[int, int, tuple[int, int]]:
@@ -602,7 +611,8 @@ def _read_text(
     width = max((len(line) for line in samples[delimiter]), default=1) + EXTRA_TEXT_COLUMNS
     try:
         grid = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(utf8) if utf8 is not None else io.StringIO(text),
+            encoding="utf-8",
             sep=delimiter,
             header=None,
             names=range(width),
@@ -799,8 +809,11 @@ def _parse_grid(
     for chunk in checks.errors:
         report.cell_errors(chunk[counted[chunk["position"].to_numpy()]])
 
-    cells = checks.cells[counted[checks.cells["position"].to_numpy()]]
-    conflicts = _conflicting_cells(cells)
+    cells = _cells_of_rows(checks.cells, counted)
+    # In the wide layout a cell can only repeat when its row's community and period do.
+    keyed = checks.group[counted & (checks.group >= 0)]
+    cells_repeat = header.layout == LAYOUT_LONG or bool(pd.Series(keyed).duplicated().any())
+    conflicts = _conflicting_cells(cells) if cells_repeat else cells.iloc[:0]
     if len(conflicts):
         report.cell_errors(
             _problem_frame(
@@ -816,9 +829,9 @@ def _parse_grid(
     result.error_rows = set(rows[error_positions].tolist())
     clean_rows = counted & (checks.group >= 0)
     clean_rows[error_positions] = False
-    clean = cells[clean_rows[cells["position"].to_numpy()]]
+    clean = _cells_of_rows(cells, clean_rows)
     _warn_repeated_rows(clean_rows, clean, checks, header.layout, report)
-    result.values = _values_of(clean, checks.labels, rows)
+    result.values = _values_of(clean, checks.labels, rows, cells_repeat)
 
 
 def _filled_cells(body: pd.DataFrame) -> np.ndarray:
@@ -899,7 +912,7 @@ class _Labels:
         return str(self.texts.iat[int(self.index[position])])
 
     def take(self, positions: np.ndarray) -> pd.Series:
-        return self.texts.take(self.index[positions]).reset_index(drop=True)
+        return _taken_texts(self.texts, self.index[positions])
 
 
 @dataclass(frozen=True)
@@ -961,7 +974,7 @@ class _RowChecks:
         ignored = total | (~attempted & ~code_like)
         reason = np.where(total, "total", "note")
 
-        cells = cells[key_valid[cells["position"].to_numpy()]]
+        cells = _cells_of_rows(cells, key_valid)
         cells = cells.assign(
             key=group[cells["position"].to_numpy()] * len(indicator_ids)
             + cells["indicator"].to_numpy()
@@ -983,6 +996,12 @@ def _cells_frame(
             "value": np.asarray(value, dtype="float64"),
         }
     )
+
+
+def _cells_of_rows(cells: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The cells whose row is selected by the boolean `rows`; no copy when all are."""
+    keep = rows[cells["position"].to_numpy()]
+    return cells if keep.all() else cells[keep]
 
 
 def _column_text(body: pd.DataFrame, column: _Column | None, count: int) -> pd.Series:
@@ -1300,14 +1319,37 @@ def _warn_repeated_rows(
     )
 
 
-def _values_of(clean: pd.DataFrame, labels: _RowLabels, rows: np.ndarray) -> pd.DataFrame:
-    """The valid cells of error-free rows; a value repeated for one cell is kept once."""
+def _taken_texts(texts: pd.Series, indices: np.ndarray) -> pd.Series:
+    """texts[indices] as a `str` Series. Texts of one ASCII width (codes, months) are copied
+    as fixed-width bytes, several times faster for millions of rows than taking strings."""
+    encoded = [] if texts.isna().any() else [text.encode("utf-8") for text in texts.tolist()]
+    width = len(encoded[0]) if encoded else 0
+    if width and all(len(text) == width and text.isascii() for text in encoded):
+        table = np.frombuffer(b"".join(encoded), dtype=f"S{width}")
+        data = table[indices].view(np.uint8)
+        offsets = np.arange(len(indices) + 1, dtype=np.int64) * width
+        array = pa.LargeStringArray.from_buffers(len(indices), pa.py_buffer(offsets),
+                                                 pa.py_buffer(data))
+    else:
+        dictionary = pa.array(texts.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+        array = pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int64()),
+                                               dictionary).dictionary_decode()
+    return pd.Series(pd.arrays.ArrowStringArray(array, dtype=STRING_DTYPE))
+
+
+def _values_of(
+    clean: pd.DataFrame, labels: _RowLabels, rows: np.ndarray, cells_repeat: bool = True
+) -> pd.DataFrame:
+    """The valid cells of error-free rows; a value repeated for one cell is kept once
+    (`cells_repeat` False: no cell occurs twice, nothing to look for)."""
     position = clean["position"].to_numpy(dtype=np.int64)
     column = clean["column"].to_numpy(dtype=np.int64)
     width = int(column.max(initial=0)) + 1
     order = np.argsort(position * width + column, kind="stable")  # by position, then column
-    keys = clean["key"].to_numpy()[order]
-    clean = clean.take(order[~pd.Series(keys).duplicated(keep="first").to_numpy()])
+    if cells_repeat:
+        keys = clean["key"].to_numpy()[order]
+        order = order[~pd.Series(keys).duplicated(keep="first").to_numpy()]
+    clean = clean.take(order)
     if clean.empty:
         return empty_values()
     positions = clean["position"].to_numpy()
@@ -1316,7 +1358,7 @@ def _values_of(clean: pd.DataFrame, labels: _RowLabels, rows: np.ndarray) -> pd.
         {
             "community_code": labels.codes.take(positions),
             "period": labels.periods.take(positions),
-            "indicator": indicator_ids.take(clean["indicator"].to_numpy()).reset_index(drop=True),
+            "indicator": _taken_texts(indicator_ids, clean["indicator"].to_numpy()),
             "value": clean["value"].to_numpy(dtype="float64"),
             "row": pd.Series(rows[positions], dtype="int64"),
         }

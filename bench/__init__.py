@@ -1,0 +1,1 @@
+"""Scale benchmarks: generated tiers, measured side by side against floors and peers."""
