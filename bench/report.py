@@ -57,10 +57,12 @@ def _verdict(number: float | None, goal: Callable[[float], bool]) -> str:
     return "met" if goal(number) else "**missed**"
 
 
-def _page_ratio(results: dict[str, dict], view: str, tier: str = "province") -> float | None:
+def _page_ratio(
+    results: dict[str, dict], view: str, tier: str = "province", key: str = "warm"
+) -> float | None:
     try:
-        high = results[tier]["steps"]["pages"]["views"][view]["warm"]["median"]
-        low = results["district"]["steps"]["pages"]["views"][view]["warm"]["median"]
+        high = results[tier]["steps"]["pages"]["views"][view][key]["median"]
+        low = results["district"]["steps"]["pages"]["views"][view][key]["median"]
     except KeyError:
         return None
     return high / low
@@ -172,6 +174,18 @@ def goals_table(results: dict[str, dict]) -> list[str]:
             + " | ≤ 1.5× at province | "
             + _verdict(_page_ratio(results, view), lambda x: x <= 1.5)
             + " |"
+        )
+        cpu_cells = [
+            _cell(
+                results,
+                tier,
+                lambda _r, v=view, t=tier: _page_ratio(results, v, t, "warm_cpu"),
+                "ratio",
+            )
+            for tier in tiers
+        ]
+        lines.append(
+            "|    the same, CPU seconds ÷ CPU seconds | " + " | ".join(cpu_cells) + " |  |  |"
         )
     server = [
         _cell(results, tier, lambda r: r["steps"]["server"]["peak_rss_mb"], "mb") for tier in tiers

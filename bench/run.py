@@ -34,27 +34,30 @@ class Settings:
 
     repeat: int
     peer_sample_rows: int | None  # None: the whole file
-    page_reruns: int
 
 
 SETTINGS = {
-    "district": Settings(repeat=5, peer_sample_rows=None, page_reruns=10),
-    "city": Settings(repeat=3, peer_sample_rows=None, page_reruns=10),
-    "province": Settings(repeat=1, peer_sample_rows=200_000, page_reruns=5),
+    "district": Settings(repeat=5, peer_sample_rows=None),
+    "city": Settings(repeat=3, peer_sample_rows=None),
+    "province": Settings(repeat=1, peer_sample_rows=200_000),
 }
+# Warm reruns of each page view at each tier, interleaved across the tiers of the run.
+PAGE_RERUNS = 10
 LOAD_SESSIONS = 20
 LOAD_SECONDS = 180.0
 
 
-def run_step(step: str, tier: Tier, *options: str) -> dict:
-    """Runs one step in its own process; its JSON result (the last line it prints)."""
-    command = [sys.executable, "-m", "bench.steps", step, tier.name, *options]
-    print(f"[{time.strftime('%H:%M:%S')}] {tier.name}: {step} {' '.join(options)}", flush=True)
+def run_step(step: str, target: Tier | str, *options: str) -> dict:
+    """Runs one step for a tier (or comma-separated tiers) in its own process; its JSON result
+    (the last line it prints)."""
+    name = target.name if isinstance(target, Tier) else target
+    command = [sys.executable, "-m", "bench.steps", step, name, *options]
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: {step} {' '.join(options)}", flush=True)
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
-        print(f"step {step} at {tier.name} failed ({completed.returncode})", flush=True)
+        print(f"step {step} at {name} failed ({completed.returncode})", flush=True)
         return {"failed": completed.returncode, "stderr": completed.stderr[-2000:]}
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     result["step_seconds"] = time.perf_counter() - started
@@ -147,7 +150,6 @@ def run_tier(tier: Tier, with_load: bool, load_seconds: float) -> dict:
     steps["recompute"] = run_step("recompute", tier, *repeat)
     steps["incremental"] = run_step("incremental", tier, *repeat)
     steps["import_full"] = run_step("import_full", tier)
-    steps["pages"] = run_step("pages", tier, "--reruns", str(settings.page_reruns))
     steps["server"] = run_step("server", tier)
     if with_load:
         steps["load"] = run_step(
@@ -194,12 +196,22 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown tier(s): {', '.join(unknown)}; choose from {', '.join(TIERS)}")
     load_tiers = {name.strip() for name in args.load_tiers.split(",")}
-    for name in names:
-        tier = TIERS[name]
-        result = run_tier(tier, name in load_tiers, args.load_seconds)
-        tier.results_file.parent.mkdir(parents=True, exist_ok=True)
-        tier.results_file.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        print(json.dumps(result["ratios"], indent=2), flush=True)
+    results = {name: run_tier(TIERS[name], name in load_tiers, args.load_seconds) for name in names}
+    pages = run_step("pages", ",".join(names), "--reruns", str(PAGE_RERUNS))
+    for name, result in results.items():
+        result["steps"]["pages"] = (
+            {"failed": pages["failed"]}
+            if "failed" in pages
+            else {
+                **pages["tiers"][name],
+                "interleaved": pages["interleaved"],
+                "peak_rss_mb": pages["peak_rss_mb"],
+            }
+        )
+        result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        TIERS[name].results_file.parent.mkdir(parents=True, exist_ok=True)
+        TIERS[name].results_file.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        print(name, json.dumps(result["ratios"], indent=2), flush=True)
     if not args.no_report:
         from bench.report import render
 

@@ -403,40 +403,63 @@ MEASURED_VIEWS = (
 )
 
 
-def step_pages(tier: Tier, reruns: int) -> dict:
-    """Cold run and warm reruns of the Overview and Community pages, each view its own AppTest."""
+def step_pages(tiers: list[Tier], reruns: int) -> dict:
+    """Warm reruns of the Overview and Community pages at every tier, in one process.
+
+    Each view of each tier has its own AppTest (signed in, page chosen, run once cold); then
+    every round reruns each view at each tier once, so that whatever else the shared machine
+    is doing falls alike on all tiers. HEALTH_DB names the tier before each run; the app keeps
+    one connection and one set of caches per database file.
+    """
     from streamlit.testing.v1 import AppTest
 
-    source = tier.database("values")
-    path = copy_database(source, tier.database("pages"))
-    con = store.connect(path, read_only=True)
-    views = page_views(con)
-    con.close()
-    os.environ.update(
-        {"HEALTH_DB": str(path), "HEALTH_DEMO": "0", "HEALTH_INBOX": str(tier.folder / "inbox")}
-    )
-    results: dict[str, dict] = {}
-    for page, view in MEASURED_VIEWS:
-        app = AppTest.from_file(
-            str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=600
-        )
-        for key, value in views[view].items():
-            app.query_params[key] = value
-        app.session_state[PRINCIPAL_KEY] = BENCH_PRINCIPAL
-        app.run()
-        cold, _, _ = timed(lambda app=app, page=page: app.switch_page(PAGE_FILES[page]).run())
-        warm = []
-        for _ in range(reruns):
-            wall, _, _ = timed(app.run)
-            warm.append(wall)
-        errors = [str(e.value) for e in app.exception]
-        results[f"{page}/{view}"] = {
-            "cold": cold,
-            "warm": summary(warm),
-            "errors": errors,
-            "title": [t.value for t in app.title][:1],
+    app_file = str(Path(__file__).resolve().parents[1] / "app.py")
+    environments, apps, results = {}, {}, {}
+    for tier in tiers:
+        path = copy_database(tier.database("values"), tier.database("pages"))
+        con = store.connect(path, read_only=True)
+        views = page_views(con)
+        con.close()
+        environments[tier.name] = {
+            "HEALTH_DB": str(path),
+            "HEALTH_DEMO": "0",
+            "HEALTH_INBOX": str(tier.folder / "inbox"),
         }
-    return {"views": results, "peak_rss_mb": peak_rss_mb()}
+        os.environ.update(environments[tier.name])
+        for page, view in MEASURED_VIEWS:
+            app = AppTest.from_file(app_file, default_timeout=600)
+            for key, value in views[view].items():
+                app.query_params[key] = value
+            app.session_state[PRINCIPAL_KEY] = BENCH_PRINCIPAL
+            app.run()
+            cold, _, _ = timed(lambda app=app, page=page: app.switch_page(PAGE_FILES[page]).run())
+            apps[tier.name, page, view] = app
+            results.setdefault(tier.name, {})[f"{page}/{view}"] = {
+                "cold": cold,
+                "wall": [],
+                "cpu": [],
+            }
+    for _ in range(reruns):
+        for page, view in MEASURED_VIEWS:
+            for tier in tiers:
+                os.environ.update(environments[tier.name])
+                wall, cpu, _ = timed(apps[tier.name, page, view].run)
+                sample = results[tier.name][f"{page}/{view}"]
+                sample["wall"].append(wall)
+                sample["cpu"].append(cpu)
+    for (name, page, view), app in apps.items():
+        sample = results[name][f"{page}/{view}"]
+        sample["warm"] = summary(sample.pop("wall"))
+        sample["warm_cpu"] = summary(sample.pop("cpu"))
+        sample["errors"] = [str(e.value) for e in app.exception]
+        sample["title"] = [t.value for t in app.title][:1]
+    for tier in tiers:
+        fresh(tier.database("pages"))
+    return {
+        "tiers": {name: {"views": views} for name, views in results.items()},
+        "interleaved": [tier.name for tier in tiers],
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 STEPS: dict[str, Callable[..., dict]] = {
@@ -453,14 +476,19 @@ STEPS: dict[str, Callable[..., dict]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("step", choices=[*STEPS, "server", "load"])
-    parser.add_argument("tier", choices=list(TIERS))
+    parser.add_argument(
+        "tier", help=f"one of {', '.join(TIERS)}; the pages step takes several, comma-separated"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--sample-rows", type=int, default=None)
     parser.add_argument("--reruns", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--sessions", type=int, default=20)
     args = parser.parse_args()
-    tier = TIERS[args.tier]
+    names = args.tier.split(",")
+    if any(name not in TIERS for name in names) or (len(names) > 1 and args.step != "pages"):
+        parser.error(f"unknown or too many tiers: {args.tier}")
+    tier = TIERS[names[0]]
     if args.step in ("server", "load"):
         from bench import live
 
@@ -474,7 +502,7 @@ def main() -> None:
     elif args.step == "peer":
         result = step_peer(tier, args.sample_rows)
     elif args.step == "pages":
-        result = step_pages(tier, args.reruns)
+        result = step_pages([TIERS[name] for name in names], args.reruns)
     else:
         result = STEPS[args.step](tier)
     sys.stdout.flush()
