@@ -337,57 +337,48 @@ def _load_cell(part: dict) -> str:
     )
 
 
-def before_after_table(results: dict[str, dict]) -> list[str]:
-    """The engine before and after this work, from bench/results/before.json."""
+def before_after_table() -> list[str]:
+    """The engine before and after this work, measured back to back (bench/results/before.json)."""
     if not BEFORE.exists():
         return []
-    before = json.loads(BEFORE.read_text())
+    measured = json.loads(BEFORE.read_text())
     rows = [
-        (
-            "import (read, parse, validate, write, commit)",
-            ("import", "total"),
-            lambda r: r["steps"]["import"]["total"]["min"],
-        ),
-        (
-            "  of which read, parse, validate",
-            ("import", "parse_validate"),
-            lambda r: r["steps"]["import"]["parse_validate"],
-        ),
-        ("full recompute", ("recompute", "full"), lambda r: r["steps"]["recompute"]["full"]["min"]),
-        (
-            "full recompute, CPU seconds",
-            ("recompute", "full_cpu"),
-            lambda r: r["steps"]["recompute"]["full_cpu"]["min"],
-        ),
-        (
-            "incremental recompute, one new month",
-            ("incremental", "incremental"),
-            lambda r: r["steps"]["incremental"]["incremental"]["min"],
-        ),
+        ("import (read, parse, validate, write, commit)", "import", "total"),
+        ("  of which read, parse, validate", "import", "parse_validate"),
+        ("full recompute", "recompute", "full"),
+        ("full recompute, CPU seconds", "recompute", "full_cpu"),
+        ("incremental recompute, one new month", "incremental", "incremental"),
+        ("incremental, CPU seconds", "incremental", "incremental_cpu"),
     ]
-    tiers = [t for t in TIERS if t in results and t in before["tiers"]]
+    tiers = [t for t in TIERS if t in measured["tiers"]]
     lines = [
         "| Seconds: before → after | " + " | ".join(tiers) + " |",
         "|---|" + "---|" * len(tiers),
     ]
-    for label, (step, key), value in rows:
+    for label, step, key in rows:
         cells = []
         for tier in tiers:
-            old = before["tiers"][tier][step][key]
-            try:
-                new = value(results[tier])
-            except KeyError:
-                cells.append("—")
-                continue
-            cells.append(f"{old:.2f} → {new:.2f} ({old / new:.1f}× faster)")
+            old = measured["tiers"][tier]["before"][step][key]
+            new = measured["tiers"][tier]["after"][step][key]
+            cells.append(f"{old:.2f} → {new:.2f} ({old / new:.1f}×)")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    ratio = []
+    for tier in tiers:
+        pair = [measured["tiers"][tier][v]["incremental"] for v in ("before", "after")]
+        ratio.append(" → ".join(f"{100 * p['incremental'] / p['full']:.0f} %" for p in pair))
+    lines.append(
+        "| incremental ÷ full recompute of the same database | " + " | ".join(ratio) + " |"
+    )
     memory = []
     for tier in tiers:
-        old = before["tiers"][tier]["recompute"]["peak_rss_mb"]
-        new = results[tier]["steps"]["recompute"]["peak_rss_mb"]
+        old, new = (
+            measured["tiers"][tier][v]["recompute"]["peak_rss_mb"] for v in ("before", "after")
+        )
         memory.append(f"{old:,.0f} → {new:,.0f} MB")
-    lines.append("| peak RSS of the recompute process | " + " | ".join(memory) + " |")
-    return ["", *lines, "", f"_{before['note']}_"]
+    lines.append(
+        "| peak RSS of the process running the full recompute | " + " | ".join(memory) + " |"
+    )
+    return ["", *lines, "", f"_{measured['note']}_"]
 
 
 def machine_lines(results: dict[str, dict]) -> list[str]:
@@ -417,6 +408,9 @@ def render() -> None:
         "### Seconds",
         "",
         *seconds_table(results),
+        "",
+        "### Before and after this work",
+        *before_after_table(),
         "",
         "### Machine",
         "",

@@ -333,10 +333,13 @@ def step_recompute(tier: Tier, repeat: int) -> dict:
 
 
 def step_incremental(tier: Tier, repeat: int) -> dict:
-    """One new month imported into a copy of the scored database: recompute_affected alone."""
+    """One new month imported into a copy of the scored database: recompute_affected alone;
+    then the full recompute of that same database, for the ratio (measured minutes apart,
+    the two would see different loads on a shared machine)."""
     catalog = load_catalog()
     data = tier.new_month_file.read_bytes()
     samples, cpu_samples, parts, communities = [], [], {}, 0
+    full_samples, full_cpu_samples = [], []
     for _ in range(repeat):
         con = store.connect(copy_database(tier.database("values"), tier.database("incremental")))
         known = set(store.registry(con, scope=None)["code"])
@@ -363,11 +366,17 @@ def step_incremental(tier: Tier, repeat: int) -> dict:
         cpu_samples.append(cpu)
         parts = stats.seconds
         communities = stats.communities
+        with store.transaction(con) as cursor:
+            wall, cpu, _ = timed(lambda cursor=cursor: recompute_all(cursor, catalog))
+        full_samples.append(wall)
+        full_cpu_samples.append(cpu)
         con.close()
     fresh(tier.database("incremental"))
     return {
         "incremental": summary(samples),
         "incremental_cpu": summary(cpu_samples),
+        "full": summary(full_samples),
+        "full_cpu": summary(full_cpu_samples),
         "parts": parts,
         "communities": communities,
         "values": len(parsed.values),

@@ -22,8 +22,8 @@ UNIT_SCORE_COLUMNS = [
 ]
 # A full recompute works through whole districts of about this many communities at a time:
 # every result depends only on a community's own values or on the communities of its district,
-# so the chunks give the same rows as one pass while bounding memory (a province in one pass
-# needed 8.5 GB).
+# so the chunks give the same rows as one pass, while the frames in memory stay the size of a
+# city (at a province, most of the process's memory is then DuckDB's own buffer pool).
 FULL_RECOMPUTE_CHUNK = 2_500
 # How many months before the first changed month the jump rule looks back for history, in
 # windows of the rule, for a series that has gaps (a series without gaps needs one window).
