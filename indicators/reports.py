@@ -13,6 +13,7 @@ from indicators import access, store, views
 from indicators.access import Principal
 from indicators.alerts import not_reported
 from indicators.catalog import Catalog
+from indicators.movers import biggest_movers, drivers_of
 from indicators.orgs import is_valid_code, level_of, parent_of, prefix_of_scope
 from indicators.periods import granularity_of, months_in
 from indicators.scoring import attribute_change
@@ -733,30 +734,11 @@ def _escalation_table(source: ReportSource, prefix: str) -> pd.DataFrame:
 
 
 def _movers(source: ReportSource, communities: pd.DataFrame) -> pd.DataFrame:
-    columns = ["code", "name", "index_from", "index_to", "change", "direction", "drivers"]
-    moved = communities.dropna(subset=["change"])
-    if moved.empty:
-        return pd.DataFrame(columns=columns)
-    moved = moved.assign(index_from=moved["index"] - moved["change"], index_to=moved["index"])
-    up = moved[moved["change"] > 0].sort_values("change", ascending=False).head(MOVERS_SHOWN)
-    down = moved[moved["change"] < 0].sort_values("change").head(MOVERS_SHOWN)
-    table = pd.concat([up.assign(direction="up"), down.assign(direction="down")], ignore_index=True)
-    wanted = source.contributions[source.contributions["community_code"].isin(set(table["code"]))]
-    by_code: dict[str, list[tuple[str, float]]] = {}
-    for code, indicator, contribution in zip(
-        wanted["community_code"], wanted["indicator"], wanted["contribution"], strict=True
-    ):
-        by_code.setdefault(code, []).append((indicator, float(contribution)))
-
-    def drivers(code: str, sign: int) -> tuple[tuple[str, float], ...]:
-        pushing = [pair for pair in by_code.get(code, []) if pair[1] * sign > 0]
-        return tuple(sorted(pushing, key=lambda pair: -pair[1] * sign)[:DRIVERS_NAMED])
-
-    table["drivers"] = [
-        drivers(c, 1 if d == "up" else -1)
-        for c, d in zip(table["code"], table["direction"], strict=True)
-    ]
-    return table[columns]
+    changes = communities.dropna(subset=["change"])
+    changes = changes.assign(index_from=changes["index"] - changes["change"], index_to=changes["index"])
+    table = biggest_movers(changes, MOVERS_SHOWN)
+    table["drivers"] = drivers_of(table, source.contributions, DRIVERS_NAMED)
+    return table[["code", "name", "index_from", "index_to", "change", "direction", "drivers"]]
 
 
 def _indicator_averages(indicators: pd.DataFrame, catalog: Catalog, period: str) -> pd.DataFrame:

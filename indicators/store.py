@@ -764,10 +764,15 @@ WHERE s.version = ? AND s.granularity = ? AND s.unit_level = ?
   AND (? IS NULL OR s.period = ?) AND starts_with(s.code, ?)
 ORDER BY s.code, s.period
 """
+# dimension_scores has no unit_level column; the level is read off the code (see orgs.level_of).
 SQL_DIMENSIONS = """
 SELECT d.code, d.period, d.dimension, d.score FROM dimension_scores d
 WHERE d.version = ? AND d.granularity = ? AND (? IS NULL OR d.period = ?)
   AND starts_with(d.code, ?) AND length(d.code) = 12
+  AND CASE ?
+      WHEN 'district' THEN substr(d.code, 7) = '000000'
+      WHEN 'street' THEN substr(d.code, 10) = '000' AND substr(d.code, 7) <> '000000'
+      ELSE substr(d.code, 10) <> '000' END
 """
 SQL_PERIODS = """
 SELECT DISTINCT period FROM unit_scores
@@ -810,7 +815,9 @@ def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | Non
     prefix = prefix_of_scope(scope)
     frame = con.execute(SQL_SCORES, [catalog.version, granularity, unit_level, period, period,
                                      prefix]).df()
-    dims = con.execute(SQL_DIMENSIONS, [catalog.version, granularity, period, period, prefix]).df()
+    dims = con.execute(
+        SQL_DIMENSIONS, [catalog.version, granularity, period, period, prefix, unit_level]
+    ).df()
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
     if dims.empty:
         for dimension in dimension_ids:

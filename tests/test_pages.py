@@ -136,3 +136,45 @@ def test_a_damaged_database_file_gives_a_message_not_a_traceback(monkeypatch, tm
     no_exceptions(test)
     assert test.error and "damaged.duckdb" in test.error[0].value
     assert damaged.read_bytes() == b"this is not a DuckDB file" * 100, "the file is left alone"
+
+
+def ranking_codes(test: AppTest) -> set[str]:
+    ranking = test.dataframe[0].value  # the Overview's first table is the ranking
+    return set(ranking[ranking.columns[0]])
+
+
+def test_page_content_shared_between_sessions_stays_inside_each_account(monkeypatch, demo_db):
+    """Overview content is cached across sessions by the scope it was read for: a leader of
+    one district opening the Overview after a leader of another never sees the first's units."""
+    districts = sorted(ranking_codes(app(monkeypatch, demo_db)))  # the admin's ranking: districts
+    assert len(districts) >= 2
+    for district in districts[:2]:
+        test = app(monkeypatch, demo_db, principal=Principal(f"leader-{district}", "leader", district))
+        no_exceptions(test)
+        streets = ranking_codes(test)
+        assert streets, "the ranking lists the district's streets"
+        assert all(code.startswith(district[:6]) and code != district for code in streets)
+
+
+def test_the_hierarchy_of_a_large_area_stops_at_streets(monkeypatch, demo_db):
+    import streamlit as st
+
+    from ui import overview
+
+    def hierarchy_ids(test: AppTest) -> list[str]:
+        chart = next(c for c in test.get("plotly_chart") if '"sunburst"' in c.proto.spec)
+        import json
+
+        return json.loads(chart.proto.spec)["data"][0]["ids"]
+
+    full = hierarchy_ids(app(monkeypatch, demo_db))
+    assert any(code.endswith("000") is False for code in full), "communities are drawn"
+    monkeypatch.setattr(overview, "HIERARCHY_MAX_COMMUNITIES", 10)
+    st.cache_resource.clear()
+    test = app(monkeypatch, demo_db)
+    no_exceptions(test)
+    shown = hierarchy_ids(test)
+    assert shown and all(code.endswith("000") for code in shown), "only districts and streets"
+    assert set(shown) < set(full)
+    assert any("只画到街道" in c.value for c in test.caption)
+    st.cache_resource.clear()

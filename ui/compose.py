@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from indicators.catalog import Catalog
+from indicators.movers import biggest_movers, drivers_of
 from ui.figures import sparkline_values
 from ui.i18n import format_signed, indicator_name
 
@@ -25,35 +28,24 @@ def ranking_rows(current: pd.DataFrame, recent: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values("index", ascending=False, na_position="last").reset_index(drop=True)
 
 
-def movers(contributions: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame,
-           catalog: Catalog, language: str, shown: int = MOVERS_SHOWN) -> pd.DataFrame:
+def movers(before: pd.DataFrame, after: pd.DataFrame,
+           contributions_of: Callable[[list[str]], pd.DataFrame], catalog: Catalog,
+           language: str, shown: int = MOVERS_SHOWN) -> pd.DataFrame:
     """The communities whose index rose and fell most, with the indicators that moved them.
 
-    contributions: attribute_change output; before/after: code, name, index per community.
+    before/after: code, name, index per community; `contributions_of(codes)` gives the
+    attribute_change rows of those communities only (read for the few movers, not the area).
     Returns code, name, index_from, index_to, change, drivers (text), direction.
     """
-    both = before[["code", "index"]].merge(after[["code", "name", "index"]], on="code",
-                                           suffixes=("_from", "_to")).dropna(subset=["index_from", "index_to"])
-    if both.empty:
-        return pd.DataFrame(columns=["code", "name", "index_from", "index_to", "change", "drivers", "direction"])
-    both["change"] = both["index_to"] - both["index_from"]
+    changes = before[["code", "index"]].merge(after[["code", "name", "index"]], on="code",
+                                              suffixes=("_from", "_to"))
+    table = biggest_movers(changes, shown)
     names = {i.id: indicator_name(i, language) for i in catalog.indicators}
-
-    def drivers(code: str, direction: int) -> str:
-        own = contributions[contributions["community_code"] == code]
-        own = own.assign(signed=own["contribution"] * direction).sort_values("signed", ascending=False)
-        top = own[own["signed"] > 0].head(DRIVERS_NAMED)
-        return "，".join(f"{names.get(i, i)} {format_signed(c, 1)}" for i, c in
-                        zip(top["indicator"], top["contribution"], strict=False))
-
-    up = both.sort_values("change", ascending=False).head(shown)
-    up = up[up["change"] > 0].assign(direction="up")
-    down = both.sort_values("change").head(shown)
-    down = down[down["change"] < 0].assign(direction="down")
-    result = pd.concat([up, down], ignore_index=True)
-    result["drivers"] = [drivers(code, 1 if d == "up" else -1)
-                         for code, d in zip(result["code"], result["direction"], strict=False)]
-    return result[["code", "name", "index_from", "index_to", "change", "drivers", "direction"]]
+    drivers = drivers_of(table, contributions_of(table["code"].tolist()), DRIVERS_NAMED) \
+        if len(table) else []
+    table["drivers"] = ["，".join(f"{names.get(i, i)} {format_signed(c, 1)}" for i, c in pairs)
+                        for pairs in drivers]
+    return table[["code", "name", "index_from", "index_to", "change", "drivers", "direction"]]
 
 
 def hierarchy_nodes(units: pd.DataFrame, scored: list[pd.DataFrame]) -> pd.DataFrame:

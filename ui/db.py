@@ -66,8 +66,24 @@ def catalog() -> Catalog:
     return get_catalog(os.environ.get(CATALOG_ENV) or None)
 
 
+# The newest batch id is read at most once per this many seconds: every page run asks for it
+# several times. Only this process writes the file; its uploads and rollbacks call
+# `data_changed()` so their results show at once, and inbox imports show within this time.
+GENERATION_SECONDS = 2.0
+
+
 def data_generation() -> int:
     """Changes whenever data changes (newest batch id), so cached reads refresh after a write."""
+    return _newest_batch(str(database_path()))
+
+
+def data_changed() -> None:
+    """Called after a write from the dashboard, so the next run reads the new generation."""
+    _newest_batch.clear()
+
+
+@st.cache_resource(ttl=GENERATION_SECONDS, show_spinner=False)
+def _newest_batch(path: str) -> int:
     cur = cursor()
     try:
         value = store.scalar(cur, "SELECT coalesce(max(batch_id), 0) FROM batches")

@@ -201,6 +201,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "与上一统计期相比没有变化。",
         "en": "Nothing changed since the previous period.",
     },
+    "overview.hierarchy_streets_only": {
+        "zh": "本范围有 {count} 个社区，图中只画到街道；在左侧选择区县或街道即可看到其中的社区。",
+        "en": "This area has {count} communities, so the chart stops at streets; choose a "
+        "district or street on the left to see its communities.",
+    },
     "community.pick": {"zh": "选择社区", "en": "Choose a community"},
     "community.not_this_period": {
         "zh": "该社区在 {period} 没有指数（未报送或数据不足）。",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 
 from indicators.access import AccessDenied, Principal, effective_scope
@@ -119,10 +118,6 @@ def _clean(key: str, options: list[str]) -> None:
         st.session_state[key] = options[0] if options else ALL
 
 
-def _names(units: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(units["code"], units["name"], strict=False))
-
-
 def language_switch() -> str:
     """The language radio (zh / en); returns the language now in force."""
     st.sidebar.radio(
@@ -142,11 +137,11 @@ def sidebar(principal: Principal) -> Selection:
     restore_from_url(principal)
     lang = language_switch()
     generation = data.generation()
-    units = data.registry(generation)
-    names = _names(units)
+    index = data.registry_index(generation)
+    names = index.names
     everything = t("sidebar.all", lang)
 
-    districts = units.loc[units["level"] == "district", "code"].tolist()
+    districts = index.children_of(None)
     options = ([ALL] if len(districts) != 1 and principal.org_code is None else []) + districts
     district = _area_box(
         "sb_district",
@@ -157,13 +152,7 @@ def sidebar(principal: Principal) -> Selection:
         enabled=True,
     )
 
-    streets = (
-        units.loc[
-            (units["level"] == "street") & (units["parent_code"] == district), "code"
-        ].tolist()
-        if district
-        else []
-    )
+    streets = index.children_of(district) if district else []
     options = ([ALL] if district and principal.covers(district) else []) + streets
     street = _area_box(
         "sb_street",
@@ -174,13 +163,7 @@ def sidebar(principal: Principal) -> Selection:
         enabled=bool(district),
     )
 
-    communities = (
-        units.loc[
-            (units["level"] == "community") & (units["parent_code"] == street), "code"
-        ].tolist()
-        if street
-        else []
-    )
+    communities = index.children_of(street) if street else []
     options = ([ALL] if street and principal.covers(street) else []) + communities
     community = _area_box(
         "sb_community",
@@ -256,7 +239,7 @@ def _area_box(
 
 def account_box(principal: Principal, lang: str) -> None:
     """Who is signed in (role and unit) and the sign-out button, at the foot of the sidebar."""
-    names = _names(data.registry(data.generation()))
+    names = data.registry_index(data.generation()).names
     unit = (
         names.get(principal.org_code, principal.org_code)
         if principal.org_code

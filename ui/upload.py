@@ -217,6 +217,7 @@ def commit_one(
         )
     finally:
         cursor.close()
+        db.data_changed()
     return CommitResult(file.name, report)
 
 
@@ -476,6 +477,7 @@ def roll_back(batch_id: int, principal: Principal) -> Notice:
         return Notice("error", {lang: refusal.message(lang) for lang in LANGUAGES})
     finally:
         cursor.close()
+        db.data_changed()
     return Notice(
         "success",
         {
