@@ -342,3 +342,22 @@ def test_a_cell_removed_by_a_rollback_continues_its_revisions_when_imported_agai
     history = store.cell_history(small_db, code, "satisfaction", scope=None)
     assert history[history["period"] == "2025-02"]["revision"].tolist() == [1, 2, 3, 4]
     assert store.current_values(small_db, "2025-02", scope=None).empty
+
+
+@pytest.mark.parametrize("unit_level", ["district", "street", "community"])
+def test_scores_carry_the_dimension_scores_of_their_own_units(small_db, catalog, unit_level):
+    """The dimension columns of a level's scores come from that level's own rows (the
+    dimension table has no level column, so the read filters on the code)."""
+    write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES), MONTHS[:3], seed=7))
+    frame = store.scores(small_db, catalog, unit_level=unit_level, scope=None)
+    stored = small_db.execute(
+        "SELECT code, period, dimension, score FROM dimension_scores "
+        "WHERE version = ? AND granularity = 'month'", [catalog.version]
+    ).df()
+    stored = stored[stored["code"].isin(set(frame["code"]))]
+    assert len(frame) and len(stored)
+    dimension = catalog.weighted_dimensions[0].id
+    expected = stored[stored["dimension"] == dimension].set_index(["code", "period"])["score"]
+    shown = frame.set_index(["code", "period"])[dimension].dropna()
+    assert len(shown) == len(expected.dropna())
+    assert (shown - expected.reindex(shown.index)).abs().max() < 1e-9
