@@ -178,3 +178,18 @@ def test_the_hierarchy_of_a_large_area_stops_at_streets(monkeypatch, demo_db):
     assert set(shown) < set(full)
     assert any("只画到街道" in c.value for c in test.caption)
     st.cache_resource.clear()
+
+
+def test_the_dashboard_bounds_duckdb_memory_and_refuses_a_bad_limit(monkeypatch, tmp_path):
+    from ui import db as ui_db
+
+    monkeypatch.setenv("HEALTH_DB_MEMORY_LIMIT", "lots")
+    test = app(monkeypatch, tmp_path / "limit.duckdb", demo=False, principal=None)
+    no_exceptions(test)
+    assert test.error and "HEALTH_DB_MEMORY_LIMIT" in test.error[0].value
+
+    monkeypatch.setenv("HEALTH_DB_MEMORY_LIMIT", "300MB")
+    test = app(monkeypatch, tmp_path / "limit.duckdb", demo=False)
+    no_exceptions(test)
+    limit = store.scalar(ui_db.cursor(), "SELECT current_setting('memory_limit')")
+    assert limit.startswith("286") or limit.startswith("300"), limit  # 300 MB shown in MiB
