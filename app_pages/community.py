@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import data, db, figures
-from ui.community import community_choices, community_content, has_scores
+from ui.community import PICKER_OPTIONS, community_choices, community_content, has_scores
 from ui.components import chart, empty_state, level_badge, page_header, unit_name
 from ui.guard import enter_page
 from ui.i18n import format_number, t
@@ -22,7 +22,15 @@ if code is None:
         page_header(t("page.community", lang), selection)
         empty_state("empty.database", lang)
         st.stop()
-    code = st.selectbox(t("community.pick", lang), choices.codes, key="cm_pick",
+    offered = choices.codes
+    if len(choices.codes) > PICKER_OPTIONS:
+        search = st.text_input(t("community.search", lang), key="cm_search")
+        offered = choices.matching(search, PICKER_OPTIONS)
+        st.caption(t("community.search_shown", lang, shown=len(offered), total=len(choices.codes)))
+        if not offered:
+            empty_state("community.search_none", lang, text=search)
+            st.stop()
+    code = st.selectbox(t("community.pick", lang), offered, key="cm_pick",
                         format_func=choices.labels.__getitem__)
 
 page_header(unit_name(units, code, lang), selection,

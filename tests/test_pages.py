@@ -193,3 +193,25 @@ def test_the_dashboard_bounds_duckdb_memory_and_refuses_a_bad_limit(monkeypatch,
     no_exceptions(test)
     limit = store.scalar(ui_db.cursor(), "SELECT current_setting('memory_limit')")
     assert limit.startswith("286") or limit.startswith("300"), limit  # 300 MB shown in MiB
+
+
+def test_a_large_area_offers_a_search_instead_of_every_community(monkeypatch, demo_db):
+    from ui import community
+
+    monkeypatch.setattr(community, "PICKER_OPTIONS", 3)
+    test = app(monkeypatch, demo_db)
+    test.switch_page("app_pages/community.py").run()
+    no_exceptions(test)
+    picker = test.selectbox(key="cm_pick")
+    assert len(picker.options) == 3
+    assert any("列出 3 个" in c.value for c in test.caption)
+
+    wanted = picker.options[-1]  # "name（code）"
+    code = wanted.rsplit("（", 1)[1].rstrip("）")
+    test.text_input(key="cm_search").input(code[-6:]).run()
+    no_exceptions(test)
+    assert wanted in test.selectbox(key="cm_pick").options
+
+    test.text_input(key="cm_search").input("不存在的社区").run()
+    no_exceptions(test)
+    assert any("不存在的社区" in i.value for i in test.info)

@@ -13,6 +13,9 @@ from ui import compose, data, db, figures
 from ui.i18n import t
 from ui.state import Selection, previous_period
 
+# The picker offers at most this many communities at once; a search box narrows a larger area
+# (a province's 20,000 names were 600 kB sent to the browser on every rerun).
+PICKER_OPTIONS = 200
 # Community contents kept in memory at once (each a few hundred kB of figures and tables).
 VIEW_CACHE = {"max_entries": 256, "ttl": 3600, "show_spinner": False}
 
@@ -39,6 +42,13 @@ class CommunityChoices:
 
     codes: list[str]
     labels: dict[str, str]
+
+    def matching(self, text: str, limit: int) -> list[str]:
+        """The first `limit` communities whose name or code contains `text` (all when empty)."""
+        needle = text.strip()
+        found = (code for code in self.codes if needle in self.labels[code]) if needle \
+            else iter(self.codes)
+        return [code for _, code in zip(range(limit), found, strict=False)]
 
 
 def community_choices(selection: Selection, generation: data.Generation) -> CommunityChoices:

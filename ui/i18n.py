@@ -207,6 +207,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "district or street on the left to see its communities.",
     },
     "community.pick": {"zh": "选择社区", "en": "Choose a community"},
+    "community.search": {
+        "zh": "按名称或代码查找社区",
+        "en": "Find a community by name or code",
+    },
+    "community.search_shown": {
+        "zh": "列出 {shown} 个（共 {total} 个）；输入名称或代码的一部分可缩小范围，也可在左侧选择街道。",
+        "en": "Showing {shown} of {total}; type part of a name or code to narrow them, or choose "
+        "a street on the left.",
+    },
+    "community.search_none": {
+        "zh": "没有名称或代码包含“{text}”的社区。",
+        "en": "No community's name or code contains “{text}”.",
+    },
     "community.not_this_period": {
         "zh": "该社区在 {period} 没有指数（未报送或数据不足）。",
         "en": "This community has no index for {period} (not reported or insufficient data).",
