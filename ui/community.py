@@ -17,7 +17,7 @@ from ui.state import Selection, previous_period
 # (a province's 20,000 names were 600 kB sent to the browser on every rerun).
 PICKER_OPTIONS = 200
 # Community contents kept in memory at once (each a few hundred kB of figures and tables).
-VIEW_CACHE = {"max_entries": 256, "ttl": 3600, "show_spinner": False}
+VIEW_CACHE = {"max_entries": 64, "ttl": 3600, "show_spinner": False}
 
 
 @dataclass(frozen=True)

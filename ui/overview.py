@@ -21,7 +21,7 @@ HIERARCHY_MAX_COMMUNITIES = 3_000
 # How many recent periods the ranking's sparklines show.
 SPARKLINE_PERIODS = 12
 # Overview contents kept in memory at once (each a few hundred kB of figures and tables).
-VIEW_CACHE = {"max_entries": 128, "ttl": 3600, "show_spinner": False}
+VIEW_CACHE = {"max_entries": 64, "ttl": 3600, "show_spinner": False}
 
 
 @dataclass(frozen=True)
