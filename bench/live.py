@@ -69,6 +69,7 @@ class Session:
     pages: dict[str, str] = field(default_factory=dict)  # url pathname → page_script_hash
     widgets: dict[str, str] = field(default_factory=dict)  # widget key → widget id
     options: dict[str, list[str]] = field(default_factory=dict)  # selectbox key → its labels
+    page: str = ""  # the page shown now (url pathname; "" = the default)
     socket: object = None
 
     async def open(self) -> None:
@@ -86,6 +87,7 @@ class Session:
         """Asks for a run of `page` (url pathname; "" = the default) and waits for its end."""
         if query is not None:
             self.query = query
+        self.page = page
         state = ClientState(query_string=self.query, page_script_hash=self.pages.get(page, ""))
         for widget in widget_states or []:
             state.widget_states.widgets.append(widget)
@@ -284,15 +286,26 @@ def visits(codes: list[str], count: int, seed: int) -> list[Visit]:
     return found
 
 
-async def _visit(session: Session, visit: Visit, names: dict[str, str]) -> RunResult:
-    """Chooses the visit's district, street and community in the sidebar and opens its page."""
+async def _visit(session: Session, visit: Visit, names: dict[str, str]) -> list[RunResult]:
+    """Chooses the visit's district, street and community in the sidebar and opens its page.
+
+    A person picks the community after its street is shown: the sidebar offers the street's
+    communities only once the street is chosen, and drops a remembered community that is not
+    among them. So a visit to a community first reruns the current page with the district and
+    street chosen, then opens the page with the community chosen; both runs are results.
+    """
     page, district, street, community = visit
     labels = {
         "sb_district": names.get(district),
         "sb_street": names.get(street),
         "sb_community": names.get(community),
     }
-    return await session.rerun(page, widget_states=session.selection(labels))
+    results = []
+    if community is not None:
+        area = {**labels, "sb_community": None}
+        results.append(await session.rerun(session.page, widget_states=session.selection(area)))
+    results.append(await session.rerun(page, widget_states=session.selection(labels)))
+    return results
 
 
 # ---- 6. memory of the dashboard process -----------------------------------------------------
@@ -331,7 +344,7 @@ async def _tour(
         try:
             results = [await session.sign_in("")]
             for visit in visits(codes, count, seed):
-                results.append(await _visit(session, visit, names))
+                results += await _visit(session, visit, names)
             return results
         finally:
             await session.close()
@@ -386,7 +399,7 @@ async def _warm(url: str, names: dict[str, str], views: list[Visit]) -> list[Run
     await session.open()
     try:
         await session.sign_in("")
-        return [await _visit(session, visit, names) for visit in views]
+        return [result for visit in views for result in await _visit(session, visit, names)]
     finally:
         await session.close()
 
@@ -412,7 +425,7 @@ async def _load(
             await asyncio.sleep(rng.uniform(*think))
             while time.perf_counter() < deadline:
                 try:
-                    results.append(await _visit(session, rng.choice(views), names))
+                    results += await _visit(session, rng.choice(views), names)
                 except (TimeoutError, websockets.ConnectionClosed) as error:
                     results.append(
                         RunResult(float("nan"), [f"{type(error).__name__}: {error}"], "")
