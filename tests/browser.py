@@ -154,7 +154,8 @@ def wait_for_app(page) -> None:
     quiet_since = None
     while time.monotonic() < deadline:
         running = page.locator('[data-testid="stStatusWidget"]').count() > 0 or \
-            page.locator('[data-testid="stSkeleton"]').count() > 0
+            page.locator('[data-testid="stSkeleton"]').count() > 0 or \
+            page.locator('[data-stale="true"]').count() > 0
         if running:
             quiet_since = None
         elif quiet_since is None:
@@ -177,6 +178,22 @@ def sidebar_filters(page):
 
 def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def wait_for_text(page, text: str) -> str:
+    """Waits until the main area shows `text` and returns the main area's text.
+
+    A cold page build on a slow machine can outlast the quiet window of `wait_for_app`,
+    so a page's expected content is waited for rather than read once.
+    """
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    shown = main_text(page)
+    while text not in shown and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        shown = main_text(page)
+    assert text in shown, f"{text!r} missing from the page: {shown[:500]!r}"
+    wait_for_app(page)
+    return main_text(page)
 
 
 def screenshot(page, name: str) -> None:

@@ -30,6 +30,7 @@ from tests.browser import (
     sidebar_filters,
     sign_in,
     wait_for_app,
+    wait_for_text,
 )
 
 pytestmark = pytest.mark.e2e
@@ -110,11 +111,9 @@ def test_walk_every_page(server: str, page) -> None:
             page.wait_for_url(f"**{path}*", timeout=RUN_TIMEOUT_MS)
         wait_for_app(page)
         assert urlparse(page.url).path in ((path, "/") if path == "/overview" else (path,))
+        text = wait_for_text(page, expected) if expected else main_text(page)
         assert page.locator("h1").first.is_visible()
         assert_healthy(page)
-        text = main_text(page)
-        if expected:
-            assert expected in text, f"{path}: {expected!r} missing"
         if path == "/overview":
             assert "示例数据" in text
             assert page.locator("h1").first.inner_text().strip() == "总览"
