@@ -230,8 +230,8 @@ def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str
             clock.lap("escalations")
 
     _register_codes(con, codes)
-    flagged = alerts.suspicious_jumps(months, catalog)
-    flagged = flagged[flagged["period"] >= earliest]
+    flagged = alerts.suspicious_jumps(months, catalog, flag_from=since)
+    clock.lap("jumps")
     if not full:
         con.execute(SQL_DELETE_JUMPS, [version, earliest])
     if len(flagged):
@@ -242,7 +242,7 @@ def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str
             "reason_zh": flagged["reason_zh"], "reason_en": flagged["reason_en"],
         })
         _insert(con, "jumps", frame, {"version": version})
-    clock.lap("jumps")
+    clock.lap("write jumps")
     return stats
 
 

@@ -470,6 +470,30 @@ def test_a_flat_history_flags_nothing() -> None:
     assert alerts.suspicious_jumps(long_values([50.0] * 6 + [90.0]), CATALOG).empty
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), first=st.integers(0, 30), gaps=st.floats(0.0, 0.5))
+def test_testing_from_a_month_gives_the_full_flags_from_that_month(seed: int, first: int,
+                                                                    gaps: float) -> None:
+    """An incremental recompute tests only its new months; earlier values remain history."""
+    rng = np.random.default_rng(seed)
+    months = month_range("2023-01", "2025-12")
+    frames = []
+    for community in (COMMUNITY, OTHER_COMMUNITY):
+        for indicator in ("satisfaction", "turnover"):
+            values = rng.normal(50, 2, len(months))
+            values[rng.random(len(months)) < 0.1] += 30  # some jumps
+            keep = rng.random(len(months)) >= gaps
+            frames.append(pd.DataFrame({"community_code": community, "period": months,
+                                        "indicator": indicator, "value": values})[keep])
+    values = pd.concat(frames, ignore_index=True)
+    flag_from = months[first]
+    everything = alerts.suspicious_jumps(values, CATALOG)
+    expected = everything[everything["period"] >= flag_from].reset_index(drop=True)
+    tested = alerts.suspicious_jumps(values, CATALOG, flag_from=flag_from)
+    pd.testing.assert_frame_equal(tested, expected)
+    assert alerts.suspicious_jumps(values, CATALOG, flag_from="2026-01").empty
+
+
 def test_jumps_compare_each_community_and_indicator_with_itself_only() -> None:
     values = pd.concat([
         long_values([*STEADY, 80.0]),
