@@ -463,6 +463,30 @@ def test_indicator_small_multiples(catalog: Catalog, language: str) -> None:
     assert t("empty.figure", language) in _annotation_texts(fig)
 
 
+def test_small_multiples_assembled_as_dicts_keep_the_shared_look(catalog: Catalog) -> None:
+    """The panels are built as dicts and validated once; the look must match apply_layout's."""
+    fig = figures.indicator_small_multiples(_indicator_series(catalog), catalog, "zh")
+    reference = theme.apply_layout(go.Figure(), "zh", height=fig.layout.height)
+    assert fig.layout.template == reference.layout.template
+    assert fig.layout.margin == reference.layout.margin
+    assert fig.layout.title.xanchor == "left" and fig.layout.title.font.size == 16
+    assert fig.layout.height == 80 + 200 * math.ceil(len(catalog.indicators) / 3)
+    layout = fig.layout.to_plotly_json()
+    axes = [name for name in layout if name.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 2 * 3 * math.ceil(len(catalog.indicators) / 3)
+    for name in axes:
+        assert layout[name]["gridcolor"] == theme.GRID_COLOR, name
+        assert layout[name]["automargin"] is True and layout[name]["zeroline"] is False, name
+        if name.startswith("xaxis"):
+            assert layout[name]["type"] == "category", name
+            assert list(layout[name]["categoryarray"]) == ["2025-01", "2025-02", "2025-03"]
+    titles = [a for a in fig.layout.annotations if a.yref == "paper"]
+    assert titles and all(a.font.size == 12 for a in titles)
+    anchors = {(trace.xaxis, trace.yaxis) for trace in fig.data}
+    assert all(f"xaxis{x[1:]}" in layout and f"yaxis{y[1:]}" in layout for x, y in anchors)
+    assert len(anchors) == len(catalog.indicators) - 1  # one panel per indicator with values
+
+
 def test_small_multiples_column_count(catalog: Catalog) -> None:
     fig = figures.indicator_small_multiples(_indicator_series(catalog), catalog, "zh", columns=4)
     x_axes = [key for key in fig.layout.to_plotly_json() if key.startswith("xaxis")]

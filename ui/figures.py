@@ -28,17 +28,20 @@ from ui.i18n import (
     t,
 )
 from ui.theme import (
+    AXIS_LOOK,
     BAND_OPACITY,
     LINE_COLOR,
     MUTED_COLOR,
     NO_DATA_COLOR,
     REFERENCE_COLOR,
     apply_layout,
+    base_layout,
     level_bands,
     level_color,
     level_label,
     level_marker,
     level_symbol,
+    merge_into,
     text_color_on,
 )
 
@@ -129,7 +132,12 @@ def _add_bands(
     visible_from: float = 0.0,
     **where: object,
 ) -> None:
-    """Shades each level's score band (catalog colour, low opacity), optionally labelled."""
+    """Shades each level's score band (catalog colour, low opacity), optionally labelled.
+
+    The bands are drawn on an empty figure and added to `fig` in one layout update: plotly's
+    add_hrect walks the whole target figure on every call.
+    """
+    bands = go.Figure()
     for level, lower, upper in level_bands(catalog, INDEX_TOP):
         shape: dict[str, object] = {
             "fillcolor": level.color,
@@ -146,9 +154,13 @@ def _add_bands(
                 "annotation_font": {"size": 11, "color": level.color},
             }
         if axis == "y":
-            fig.add_hrect(y0=lower, y1=upper, **shape, **where)
+            bands.add_hrect(y0=lower, y1=upper, **shape, **where)
         else:
-            fig.add_vrect(x0=lower, x1=upper, **shape, **where)
+            bands.add_vrect(x0=lower, x1=upper, **shape, **where)
+    fig.update_layout(
+        shapes=[*fig.layout.shapes, *bands.layout.shapes],
+        annotations=[*fig.layout.annotations, *bands.layout.annotations],
+    )
 
 
 def _lower_bound(values: Sequence[float], step: float = 10.0) -> float:
@@ -585,8 +597,10 @@ def indicator_small_multiples(
 
     `series`: period, indicator, value, score. Every catalog indicator gets a panel (12
     indexed + context by default, or `indicators`); one without values says so. The last
-    point takes the colour and shape of the band of its indicator score. Shapes, annotations
-    and traces are added in one batch each: plotly's add_hline per panel is quadratic.
+    point takes the colour and shape of the band of its indicator score. The figure is
+    assembled as plain dicts and validated once: plotly's incremental updates (update_layout,
+    update_xaxes, add_hline per panel) re-walk the figure on every call, and made the first
+    visit to a community cost about 0.6-1 s.
     """
     title = t("figure.indicators", language)
     if _is_empty(series):
@@ -601,7 +615,7 @@ def indicator_small_multiples(
         str(key): part.sort_values("_rank") for key, part in frame.groupby("indicator", sort=False)
     }
     rows = max(1, math.ceil(len(chosen) / columns))
-    fig = make_subplots(
+    grid = make_subplots(
         rows=rows,
         cols=columns,
         subplot_titles=[
@@ -613,13 +627,11 @@ def indicator_small_multiples(
     score_label, value_label = t("hover.score", language), t("hover.value", language)
     shapes: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
-    traces: list[go.Scatter] = []
-    trace_rows: list[int] = []
-    trace_cols: list[int] = []
+    traces: list[dict[str, object]] = []
     axes: dict[str, dict[str, object]] = {}
     for position, indicator in enumerate(chosen):
         row, col = position // columns + 1, position % columns + 1
-        subplot = fig.get_subplot(row, col)
+        subplot = grid.get_subplot(row, col)
         xref, yref = subplot.yaxis.anchor, subplot.xaxis.anchor  # e.g. "x3", "y3"
         unit = indicator_unit(indicator, language)
         high_goal = max(indicator.best, indicator.worst)
@@ -661,52 +673,56 @@ def indicator_small_multiples(
             ys = [float(v) for v in data["value"]]
             scores = _floats(data["score"])
             traces.append(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    mode="lines+markers",
-                    showlegend=False,
-                    name=indicator_name(indicator, language),
-                    line={"color": LINE_COLOR, "width": 1.6},
-                    marker={"color": LINE_COLOR, "size": 4},
-                    hovertext=[
+                {
+                    "type": "scatter",
+                    "xaxis": xref,
+                    "yaxis": yref,
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines+markers",
+                    "showlegend": False,
+                    "name": indicator_name(indicator, language),
+                    "line": {"color": LINE_COLOR, "width": 1.6},
+                    "marker": {"color": LINE_COLOR, "size": 4},
+                    "hovertext": [
                         f"<b>{p}</b><br>{value_label} {_short(v)} {unit}<br>"
                         f"{score_label} {format_number(sc)}"
                         for p, v, sc in zip(xs, ys, scores, strict=True)
                     ],
-                    hovertemplate="%{hovertext}<extra></extra>",
-                )
+                    "hovertemplate": "%{hovertext}<extra></extra>",
+                }
             )
             last_score = scores[-1]
             status = None if last_score is None else catalog.level_of(last_score)
             color = level_color(status, catalog)
             traces.append(
-                go.Scatter(
-                    x=[xs[-1]],
-                    y=[ys[-1]],
-                    mode="markers+text",
-                    showlegend=False,
-                    name=f"last:{indicator.id}",
-                    marker={
+                {
+                    "type": "scatter",
+                    "xaxis": xref,
+                    "yaxis": yref,
+                    "x": [xs[-1]],
+                    "y": [ys[-1]],
+                    "mode": "markers+text",
+                    "showlegend": False,
+                    "name": f"last:{indicator.id}",
+                    "marker": {
                         "color": color,
                         "size": 12,
                         "symbol": level_marker(status, catalog),
                         "line": {"color": "#FFFFFF", "width": 1},
                     },
-                    text=[f"{level_symbol(status, catalog)} {_short(ys[-1])}"],
-                    textposition="top center",
-                    cliponaxis=False,
-                    textfont={"size": 11, "color": color},
-                    hovertext=[
+                    "text": [f"{level_symbol(status, catalog)} {_short(ys[-1])}"],
+                    "textposition": "top center",
+                    "cliponaxis": False,
+                    "textfont": {"size": 11, "color": color},
+                    "hovertext": [
                         f"<b>{xs[-1]}</b><br>{value_label} {_short(ys[-1])} {unit}<br>"
                         f"{score_label} {format_number(last_score)} "
                         f"{level_label(status, catalog, language)}"
                     ],
-                    hovertemplate="%{hovertext}<extra></extra>",
-                )
+                    "hovertemplate": "%{hovertext}<extra></extra>",
+                }
             )
-            trace_rows += [row, row]
-            trace_cols += [col, col]
             span += ys
         else:
             annotations.append(
@@ -724,25 +740,27 @@ def indicator_small_multiples(
         low, high = min(span), max(span)
         pad = (high - low) * 0.15 or 1.0
         axes[subplot.yaxis.plotly_name] = {"range": [low - pad, high + pad]}
-    if traces:
-        fig.add_traces(traces, rows=trace_rows, cols=trace_cols)
-    fig.update_xaxes(
-        type="category",
-        categoryorder="array",
-        categoryarray=periods,
-        nticks=4,
-        tickfont={"size": 10},
-    )
-    fig.update_yaxes(tickfont={"size": 10}, nticks=5)
-    fig.update_layout(axes)
-    fig.update_annotations(font_size=12)  # the subplot titles, before the panel labels join
-    fig.update_layout(
-        title={"text": title},
-        showlegend=False,
-        shapes=shapes,
-        annotations=[*fig.layout.annotations, *annotations],
-    )
-    return apply_layout(fig, language, height=80 + 200 * rows)
+    # The subplot grid's axes (domains, anchors) and titles, with this figure's settings and the
+    # shared look merged in, in the order plotly's updates would apply them.
+    layout = grid.layout.to_plotly_json()
+    x_axes = [name for name in layout if name.startswith("xaxis")]
+    y_axes = [name for name in layout if name.startswith("yaxis")]
+    x_look = {"type": "category", "categoryorder": "array", "categoryarray": periods,
+              "nticks": 4, "tickfont": {"size": 10}}
+    for name in x_axes:
+        merge_into(layout[name], x_look)
+    for name in y_axes:
+        merge_into(layout[name], {"tickfont": {"size": 10}, "nticks": 5})
+    for name, settings in axes.items():
+        merge_into(layout[name], settings)
+    titles = [merge_into(dict(a), {"font": {"size": 12}}) for a in layout.get("annotations", [])]
+    merge_into(layout, {"title": {"text": title}, "showlegend": False, "shapes": shapes,
+                         "annotations": [*titles, *annotations]})
+    merge_into(layout, base_layout(language, height=80 + 200 * rows))
+    for name in (*x_axes, *y_axes):
+        merge_into(layout[name], AXIS_LOOK)
+    return go.Figure(data=traces, layout=layout)
+
 
 
 # ---------------------------------------------------------------- alert timeline

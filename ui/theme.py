@@ -169,21 +169,26 @@ def plotly_config() -> dict[str, object]:
     }
 
 
-def apply_layout(fig: go.Figure, language: str, height: int | None = None) -> go.Figure:
-    """Shared look: CJK-capable font, tight margins, transparent background, legend on top.
+# The look of every axis (see apply_layout).
+AXIS_LOOK: dict[str, object] = {"gridcolor": GRID_COLOR, "zeroline": False, "automargin": True}
+
+
+def base_layout(language: str, height: int | None = None) -> dict[str, object]:
+    """The shared look as a layout dict: CJK-capable font, tight margins, transparent
+    background, legend on top (axes: AXIS_LOOK).
 
     `language` is checked so a bad session value fails here rather than in a half-drawn page;
     both languages share the font stack (Noto CJK covers Latin too).
     """
     t("app.title", language)
-    fig.update_layout(
-        template="plotly_white",
-        font={"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOR},
-        title={"x": 0.0, "xanchor": "left", "font": {"size": 16}},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 8, "r": 8, "t": 72, "b": 8},
-        legend={
+    layout: dict[str, object] = {
+        "template": "plotly_white",
+        "font": {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOR},
+        "title": {"x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "margin": {"l": 8, "r": 8, "t": 72, "b": 8},
+        "legend": {
             "orientation": "h",
             "x": 0.0,
             "xanchor": "left",
@@ -193,10 +198,33 @@ def apply_layout(fig: go.Figure, language: str, height: int | None = None) -> go
             "bgcolor": "rgba(0,0,0,0)",
             "itemclick": "toggle",
         },
-        hoverlabel={"font": {"family": FONT_FAMILY, "size": 13}},
-    )
-    fig.update_xaxes(gridcolor=GRID_COLOR, zeroline=False, automargin=True)
-    fig.update_yaxes(gridcolor=GRID_COLOR, zeroline=False, automargin=True)
+        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 13}},
+    }
     if height is not None:
-        fig.update_layout(height=height)
+        layout["height"] = height
+    return layout
+
+
+def apply_layout(fig: go.Figure, language: str, height: int | None = None) -> go.Figure:
+    """The shared look (base_layout, AXIS_LOOK) applied to a built figure.
+
+    The layout is merged as a dict and assigned once: plotly's update_layout, update_xaxes and
+    update_yaxes each walk the whole layout, and were a third of a cold Community page.
+    """
+    layout = merge_into(fig.layout.to_plotly_json(), base_layout(language, height))
+    for name in ("xaxis", "yaxis", *layout):  # a figure always has a first x and y axis
+        if name.startswith(("xaxis", "yaxis")):
+            layout[name] = merge_into(dict(layout.get(name, {})), AXIS_LOOK)
+    fig.layout = layout
     return fig
+
+
+def merge_into(target: dict, update: dict) -> dict:
+    """Merges `update` into `target` as plotly's update does (nested dicts merge, anything else
+    replaces) and returns `target`."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key] = merge_into(dict(target[key]), value)
+        else:
+            target[key] = value
+    return target
