@@ -10,8 +10,9 @@ from ui.login import signed_out_pages
 from ui.pages import pages_for, st_pages
 from ui.state import account_box, language, sidebar
 
-st.set_page_config(page_title="社区治理健康指数", page_icon="📊", layout="wide",
-                   initial_sidebar_state="auto")
+st.set_page_config(
+    page_title="社区治理健康指数", page_icon="📊", layout="wide", initial_sidebar_state="auto"
+)
 
 # The wall screen (?view=screen) has no login and no sidebar: its page checks its device token.
 if screen.requested():

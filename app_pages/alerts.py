@@ -15,20 +15,33 @@ selection = enter_page()
 lang = selection.language
 generation = data.generation()
 units = data.registry(generation)
-page_header(t("page.alerts", lang), selection,
-            f"{unit_name(units, selection.scope, lang)} · {selection.period or '—'}")
+page_header(
+    t("page.alerts", lang),
+    selection,
+    f"{unit_name(units, selection.scope, lang)} · {selection.period or '—'}",
+)
 if selection.period is None:
     empty_state("empty.period", lang)
     st.stop()
 
 states = alert_states()
-chosen = st.multiselect(t("alerts.states", lang), states, default=states, key="al_states",
-                        format_func=partial(state_label, language=lang))
+chosen = st.multiselect(
+    t("alerts.states", lang),
+    states,
+    default=states,
+    key="al_states",
+    format_func=partial(state_label, language=lang),
+)
 table = alert_table(selection, generation, chosen)
 if table.empty:
     empty_state("empty.no_alerts", lang)
     st.stop()
 st.dataframe(table, key="al_table", hide_index=True, width="stretch")
-st.download_button(t("alerts.download", lang), partial(csv_bytes, table),
-                   file_name=f"alerts-{selection.period}.csv", mime="text/csv", key="al_download",
-                   on_click="ignore")
+st.download_button(
+    t("alerts.download", lang),
+    partial(csv_bytes, table),
+    file_name=f"alerts-{selection.period}.csv",
+    mime="text/csv",
+    key="al_download",
+    on_click="ignore",
+)

@@ -30,11 +30,15 @@ if code is None:
         if not offered:
             empty_state("community.search_none", lang, text=search)
             st.stop()
-    code = st.selectbox(t("community.pick", lang), offered, key="cm_pick",
-                        format_func=choices.labels.__getitem__)
+    code = st.selectbox(
+        t("community.pick", lang), offered, key="cm_pick", format_func=choices.labels.__getitem__
+    )
 
-page_header(unit_name(units, code, lang), selection,
-            f"{t('page.community', lang)} · {code} · {selection.period or '—'}")
+page_header(
+    unit_name(units, code, lang),
+    selection,
+    f"{t('page.community', lang)} · {code} · {selection.period or '—'}",
+)
 if selection.period is None or not has_scores(generation, code, selection.granularity):
     empty_state("empty.community", lang)
     st.stop()

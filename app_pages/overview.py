@@ -16,8 +16,11 @@ catalog = db.catalog()
 generation = data.generation()
 units = data.registry(generation)
 area = selection.area
-page_header(t("page.overview", lang), selection,
-            f"{unit_name(units, area, lang)} · {selection.period or '—'}")
+page_header(
+    t("page.overview", lang),
+    selection,
+    f"{unit_name(units, area, lang)} · {selection.period or '—'}",
+)
 
 if units.empty:
     empty_state("empty.database", lang)
@@ -50,9 +53,15 @@ if view.trend is not None:
 
 st.subheader(t("overview.ranking", lang, unit=t(f"unit.{view.child_level}", lang)))
 st.dataframe(
-    view.ranking, key="ov_ranking", hide_index=True, width="stretch",
-    column_config={t("column.sparkline", lang): st.column_config.LineChartColumn(
-        t("column.sparkline", lang), y_min=0, y_max=100)},
+    view.ranking,
+    key="ov_ranking",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        t("column.sparkline", lang): st.column_config.LineChartColumn(
+            t("column.sparkline", lang), y_min=0, y_max=100
+        )
+    },
 )
 
 chart(view.hierarchy, "ov_hierarchy")
@@ -69,6 +78,11 @@ for direction, part in (("up", movers.up), ("down", movers.down)):
     if len(part):
         st.markdown(f"**{t(f'overview.movers_{direction}', lang, since=movers.before_period)}**")
         st.dataframe(part, key=f"ov_movers_{direction}", hide_index=True, width="stretch")
-st.caption(t("data.methodology_version", lang, version=catalog.version)
-           + " · " + state_name("not_reported", lang) + ": " + str(view.not_reported))
+st.caption(
+    t("data.methodology_version", lang, version=catalog.version)
+    + " · "
+    + state_name("not_reported", lang)
+    + ": "
+    + str(view.not_reported)
+)
 area_downloads(area, unit_name(units, area, lang), selection.period, lang)

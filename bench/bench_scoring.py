@@ -34,12 +34,14 @@ def synthetic_values(catalog: Catalog, communities: int, months: int, seed: int)
     high = np.tile([max(i.best, i.worst) for i in indicators], communities * months)
     values = low + (high - low) * rng.uniform(-0.1, 1.1, n)
     values[rng.random(n) < 0.02] = np.nan
-    return pd.DataFrame({
-        "community_code": code_col.reset_index(drop=True),
-        "period": period_col.reset_index(drop=True),
-        "indicator": indicator_col.reset_index(drop=True),
-        "value": values,
-    })
+    return pd.DataFrame(
+        {
+            "community_code": code_col.reset_index(drop=True),
+            "period": period_col.reset_index(drop=True),
+            "indicator": indicator_col.reset_index(drop=True),
+            "value": values,
+        }
+    )
 
 
 def timed(label: str, function: Callable[..., Any], *args: Any) -> Any:
@@ -49,8 +51,10 @@ def timed(label: str, function: Callable[..., Any], *args: Any) -> Any:
     """
     start, cpu = time.perf_counter(), time.process_time()
     result = function(*args)
-    print(f"{label:<30} {time.perf_counter() - start:7.2f} s wall "
-          f"{time.process_time() - cpu:7.2f} s cpu")
+    print(
+        f"{label:<30} {time.perf_counter() - start:7.2f} s wall "
+        f"{time.process_time() - cpu:7.2f} s cpu"
+    )
     return result
 
 
@@ -65,13 +69,17 @@ def main() -> None:
     catalog = load_catalog()
     start = time.perf_counter()
     values = synthetic_values(catalog, args.communities, args.months, args.seed)
-    print(f"generated {len(values):,} values in {time.perf_counter() - start:.2f} s "
-          f"({args.communities:,} communities × {args.months} months × "
-          f"{len(catalog.indexed_indicators)} indicators)")
+    print(
+        f"generated {len(values):,} values in {time.perf_counter() - start:.2f} s "
+        f"({args.communities:,} communities × {args.months} months × "
+        f"{len(catalog.indexed_indicators)} indicators)"
+    )
 
     tables = timed("score_values (months)", score_values, values, catalog)
-    print(f"  → {len(tables.unit_scores):,} community-months, "
-          f"{int(tables.unit_scores['withheld'].sum()):,} withheld")
+    print(
+        f"  → {len(tables.unit_scores):,} community-months, "
+        f"{int(tables.unit_scores['withheld'].sum()):,} withheld"
+    )
     years = timed("aggregate_months (year)", aggregate_months, values, "year")
     timed("score_values (years)", score_values, years, catalog)
     quarters = timed("aggregate_months (quarter)", aggregate_months, values, "quarter")

@@ -52,17 +52,20 @@ def _emit(frame: pd.DataFrame, fmt: str) -> None:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
-        operations.neutralised(frame).to_csv(sys.stdout, index=False, float_format="%.6g",
-                                             lineterminator="\n")
+        operations.neutralised(frame).to_csv(
+            sys.stdout, index=False, float_format="%.6g", lineterminator="\n"
+        )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     con = operations.init_database(args.db, catalog, demo=args.demo)
     orgs = store.registry(con, scope=None)
-    print(f"数据库已就绪 / database ready: {args.db} — {len(orgs)} org units, "
-          f"{store.value_count(con)} values, methodology {catalog.version}"
-          + ("，含示例数据（虚构）/ with synthetic demo data" if store.is_demo(con) else ""))
+    print(
+        f"数据库已就绪 / database ready: {args.db} — {len(orgs)} org units, "
+        f"{store.value_count(con)} values, methodology {catalog.version}"
+        + ("，含示例数据（虚构）/ with synthetic demo data" if store.is_demo(con) else "")
+    )
     return EXIT_OK
 
 
@@ -77,7 +80,9 @@ def cmd_import_orgs(args: argparse.Namespace) -> int:
     con = _open(args, catalog)
     principal = _principal(con, args.user)
     require(principal, "import_orgs")
-    changed = operations.import_registry(con, catalog, parsed.units, principal.name, Path(args.file).name, data)
+    changed = operations.import_registry(
+        con, catalog, parsed.units, principal.name, Path(args.file).name, data
+    )
     print(f"{len(parsed.units)} org units read, {changed} new or changed")
     return EXIT_OK
 
@@ -90,8 +95,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     exit_code = EXIT_OK
     for name, data in files:
         report = operations.import_upload(
-            con, catalog, Path(name).name, data, principal=principal, dry_run=args.dry_run,
-            accept_valid=args.accept_valid, source=audit.cli_source(),
+            con,
+            catalog,
+            Path(name).name,
+            data,
+            principal=principal,
+            dry_run=args.dry_run,
+            accept_valid=args.accept_valid,
+            source=audit.cli_source(),
         )
         if report.status == "rejected":
             exit_code = EXIT_REJECTED
@@ -125,30 +136,38 @@ def _principal(con: duckdb.DuckDBPyConnection, user: str | None) -> Principal:
     )
 
 
-def _read_scope(con: duckdb.DuckDBPyConnection, args: argparse.Namespace, action: str = "view") -> str | None:
+def _read_scope(
+    con: duckdb.DuckDBPyConnection, args: argparse.Namespace, action: str = "view"
+) -> str | None:
     """The subtree a reading command shows: --unit narrowed to what --user may see (refused
     outside it), or the account's whole subtree."""
     principal = _principal(con, args.user)
     require(principal, action)
     unit = getattr(args, "unit", None)
     if unit is not None and not is_valid_code(unit):
-        raise CommandFailed(f"单位代码“{unit}”无效：应为 12 位区划代码。 / Invalid unit code '{unit}': "
-                            "use a 12-digit division code.", EXIT_USAGE)
+        raise CommandFailed(
+            f"单位代码“{unit}”无效：应为 12 位区划代码。 / Invalid unit code '{unit}': "
+            "use a 12-digit division code.",
+            EXIT_USAGE,
+        )
     return effective_scope(principal, unit)
 
 
 def _print_import_report(report: operations.ImportReport, language: str) -> None:
     labels = {
-        "committed": ("已导入", "committed"), "rejected": ("已拒绝", "rejected"),
+        "committed": ("已导入", "committed"),
+        "rejected": ("已拒绝", "rejected"),
         "dry_run": ("试运行（未写入）", "dry run (nothing written)"),
         "unchanged": ("内容未变化，未写入", "unchanged: nothing to write"),
     }
     zh, en = labels[report.status]
     status = en if language == "en" else zh
     batch = f" batch {report.batch_id}" if report.batch_id else ""
-    print(f"{report.file}: {status}{batch} — rows {report.rows_total} "
-          f"(accepted {report.rows_accepted}, rejected {report.rows_rejected}); values new "
-          f"{report.values_new}, changed {report.values_changed}, unchanged {report.values_unchanged}")
+    print(
+        f"{report.file}: {status}{batch} — rows {report.rows_total} "
+        f"(accepted {report.rows_accepted}, rejected {report.rows_rejected}); values new "
+        f"{report.values_new}, changed {report.values_changed}, unchanged {report.values_unchanged}"
+    )
     for problem in report.errors:
         print(f"  ✗ [{problem.code}] {problem.message(language)}")
     for problem in report.warnings:
@@ -169,13 +188,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     con = _open(args, catalog)
     try:
-        outcome = operations.rollback_batch(con, catalog, args.batch_id,
-                                            _principal(con, args.user), source=audit.cli_source())
+        outcome = operations.rollback_batch(
+            con, catalog, args.batch_id, _principal(con, args.user), source=audit.cli_source()
+        )
     except store.StoreError as error:
         print(error.message(_language(args)), file=sys.stderr)
         return EXIT_REJECTED
-    print(f"batch {args.batch_id} rolled back by batch {outcome.batch_id}: "
-          f"{outcome.values_changed} values restored")
+    print(
+        f"batch {args.batch_id} rolled back by batch {outcome.batch_id}: "
+        f"{outcome.values_changed} values restored"
+    )
     return EXIT_OK
 
 
@@ -191,7 +213,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     con = _open(args)
     frame = store.cell_history(con, args.community, args.indicator, scope=_read_scope(con, args))
     if frame.empty:
-        print(f"社区 {args.community} 没有修订记录 / no revisions for {args.community}", file=sys.stderr)
+        print(
+            f"社区 {args.community} 没有修订记录 / no revisions for {args.community}",
+            file=sys.stderr,
+        )
     _emit(frame, "json" if args.json else "csv")
     return EXIT_OK
 
@@ -201,10 +226,24 @@ def cmd_scores(args: argparse.Namespace) -> int:
     con = _open(args, catalog)
     _check_period(args.period)
     granularity = granularity_of(args.period) if args.period else "month"
-    frame = store.scores(con, catalog, granularity=granularity, unit_level=args.level,
-                         period=args.period, scope=_read_scope(con, args))
-    columns = ["code", "name", "period", "index", "level", "coverage",
-               *[d.id for d in catalog.weighted_dimensions], "trend"]
+    frame = store.scores(
+        con,
+        catalog,
+        granularity=granularity,
+        unit_level=args.level,
+        period=args.period,
+        scope=_read_scope(con, args),
+    )
+    columns = [
+        "code",
+        "name",
+        "period",
+        "index",
+        "level",
+        "coverage",
+        *[d.id for d in catalog.weighted_dimensions],
+        "trend",
+    ]
     _emit(frame[columns], args.format)
     return EXIT_OK
 
@@ -216,8 +255,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     frame = views.alert_list(con, catalog, period=args.period, scope=_read_scope(con, args))
     language = _language(args)
     frame["reason"] = frame["reason_en"] if language == "en" else frame["reason_zh"]
-    _emit(frame[["code", "name", "unit_level", "period", "state", "index", "streak", "reason"]],
-          args.format)
+    _emit(
+        frame[["code", "name", "unit_level", "period", "state", "index", "streak", "reason"]],
+        args.format,
+    )
     return EXIT_OK
 
 
@@ -233,19 +274,25 @@ def cmd_report(args: argparse.Namespace) -> int:
         catalog = _catalog(args)
         con = _open(args, catalog)
         started = time.perf_counter()
-        report = reports.build_report(con, catalog, args.unit, args.period, _principal(con, args.user))
+        report = reports.build_report(
+            con, catalog, args.unit, args.period, _principal(con, args.user)
+        )
     except reports.ReportError as error:
         raise CommandFailed(error.message(language), EXIT_USAGE) from None
     data = report_files.report_bytes(report, catalog, language, suffix)
     try:
         out.write_bytes(data)
     except OSError as error:
-        raise CommandFailed(f"无法写入 {out}：{error.strerror} / cannot write {out}: {error.strerror}",
-                            EXIT_USAGE) from None
+        raise CommandFailed(
+            f"无法写入 {out}：{error.strerror} / cannot write {out}: {error.strerror}", EXIT_USAGE
+        ) from None
     seconds = time.perf_counter() - started
     unit = f"{report.unit.name} {report.unit.code} {report.meta.period}"
-    print(f"wrote {out} ({unit}): {len(data) / 1024:.0f} KB in {seconds:.2f}s" if language == "en"
-          else f"已生成 {out}（{unit}）：{len(data) / 1024:.0f} KB，用时 {seconds:.2f} 秒")
+    print(
+        f"wrote {out} ({unit}): {len(data) / 1024:.0f} KB in {seconds:.2f}s"
+        if language == "en"
+        else f"已生成 {out}（{unit}）：{len(data) / 1024:.0f} KB，用时 {seconds:.2f} 秒"
+    )
     return EXIT_OK
 
 
@@ -254,8 +301,10 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     con = _open(args, catalog)
     stats = operations.recompute(con, catalog)
     parts = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in stats.seconds.items())
-    print(f"recomputed {stats.communities} communities under methodology {catalog.version} "
-          f"in {stats.total_seconds:.2f}s ({parts})")
+    print(
+        f"recomputed {stats.communities} communities under methodology {catalog.version} "
+        f"in {stats.total_seconds:.2f}s ({parts})"
+    )
     return EXIT_OK
 
 
@@ -267,9 +316,12 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     if args.tokens_action == "add":
         issued = tokens.issue(con, principal, args.unit, days=args.days, label=args.label)
         url = f"{args.base_url.rstrip('/')}/?" + urlencode(
-            {"view": "screen", "token": issued.token, "unit": issued.org_code})
-        print(f"令牌 / token {issued.token_id} — {issued.org_code} «{issued.label}», "
-              f"有效期至 / expires {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+            {"view": "screen", "token": issued.token, "unit": issued.org_code}
+        )
+        print(
+            f"令牌 / token {issued.token_id} — {issued.org_code} «{issued.label}», "
+            f"有效期至 / expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
         print("只显示这一次，请妥善保存 / shown only this once, keep it safe:")
         print(f"  token: {issued.token}")
         print(f"  大屏地址 / screen URL: {url}")
@@ -298,10 +350,21 @@ def cmd_users(args: argparse.Namespace) -> int:
     if action == "add":
         accounts.check_new_account(con, args.name, args.role, args.unit, actor=OPERATOR)
         password = None if args.sso else _read_password(args)
-        account = accounts.create_account(con, args.name, args.role, args.unit, password, actor=OPERATOR,
-                                          source=source, display_name=args.display_name)
-        print(f"账号 {account.name} 已创建 / account {account.name} created — role {account.role}, "
-              f"unit {account.org_code or '*'}" + (", single sign-on only" if account.sso_only else ""))
+        account = accounts.create_account(
+            con,
+            args.name,
+            args.role,
+            args.unit,
+            password,
+            actor=OPERATOR,
+            source=source,
+            display_name=args.display_name,
+        )
+        print(
+            f"账号 {account.name} 已创建 / account {account.name} created — role {account.role}, "
+            f"unit {account.org_code or '*'}"
+            + (", single sign-on only" if account.sso_only else "")
+        )
     elif action == "set-password":
         accounts.set_password(con, args.name, _read_password(args), actor=OPERATOR, source=source)
         print(f"账号 {args.name} 的密码已更新 / password of {args.name} changed")
@@ -311,8 +374,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     else:
         active = action == "enable"
         accounts.set_active(con, args.name, active, actor=OPERATOR, source=source)
-        print(f"账号 {args.name} 已{'启用' if active else '停用'} / {args.name} "
-              f"{'enabled' if active else 'disabled'}")
+        print(
+            f"账号 {args.name} 已{'启用' if active else '停用'} / {args.name} "
+            f"{'enabled' if active else 'disabled'}"
+        )
     return EXIT_OK
 
 
@@ -325,8 +390,11 @@ def _read_password(args: argparse.Namespace) -> str:
             raise CommandFailed("标准输入中没有密码 / no password on standard input", EXIT_USAGE)
         return password
     if not sys.stdin.isatty():
-        raise CommandFailed("标准输入不是终端：请用 --password-stdin 传入密码。 / Standard input is not "
-                            "a terminal: pass the password with --password-stdin.", EXIT_USAGE)
+        raise CommandFailed(
+            "标准输入不是终端：请用 --password-stdin 传入密码。 / Standard input is not "
+            "a terminal: pass the password with --password-stdin.",
+            EXIT_USAGE,
+        )
     first = getpass.getpass("密码 / password: ")
     if getpass.getpass("再输入一次 / again: ") != first:
         raise CommandFailed("两次输入的密码不一致 / the two passwords differ", EXIT_USAGE)
@@ -339,56 +407,84 @@ def _check_period(period: str | None, month_only: bool = False) -> None:
     try:
         kind = granularity_of(period)
     except ValueError:
-        raise CommandFailed(f"无法识别的统计期“{period}”：应为 YYYY-MM、YYYY-Qn 或 YYYY。"
-                            f" / Unknown period '{period}': use YYYY-MM, YYYY-Qn or YYYY.", EXIT_USAGE) from None
+        raise CommandFailed(
+            f"无法识别的统计期“{period}”：应为 YYYY-MM、YYYY-Qn 或 YYYY。"
+            f" / Unknown period '{period}': use YYYY-MM, YYYY-Qn or YYYY.",
+            EXIT_USAGE,
+        ) from None
     if month_only and kind != "month":
-        raise CommandFailed(f"此命令的统计期须为月份 YYYY-MM / this command takes a month (YYYY-MM), not '{period}'.", EXIT_USAGE)
+        raise CommandFailed(
+            f"此命令的统计期须为月份 YYYY-MM / this command takes a month (YYYY-MM), not '{period}'.",
+            EXIT_USAGE,
+        )
 
 
 def _read_file(name: str) -> bytes:
     try:
         return Path(name).read_bytes()
     except OSError as error:
-        raise CommandFailed(f"无法读取文件 {name}：{error.strerror} / cannot read {name}: {error.strerror}",
-                            EXIT_USAGE) from None
+        raise CommandFailed(
+            f"无法读取文件 {name}：{error.strerror} / cannot read {name}: {error.strerror}",
+            EXIT_USAGE,
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=str(store.DEFAULT_DB_PATH),
-                        help="database file (default: %(default)s)")
-    common.add_argument("--catalog", default=None, help="methodology catalog TOML (default: built-in)")
+    common.add_argument(
+        "--db", default=str(store.DEFAULT_DB_PATH), help="database file (default: %(default)s)"
+    )
+    common.add_argument(
+        "--catalog", default=None, help="methodology catalog TOML (default: built-in)"
+    )
     common.add_argument("--lang", choices=["zh", "en"], default="zh", help="message language")
     fmt = argparse.ArgumentParser(add_help=False)
     fmt.add_argument("--format", choices=["csv", "json"], default="csv")
 
-    parser = argparse.ArgumentParser(prog="python -m indicators",
-                                     description="社区治理健康指数 — command line")
+    parser = argparse.ArgumentParser(
+        prog="python -m indicators", description="社区治理健康指数 — command line"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init = commands.add_parser("init", parents=[common], help="create the database")
     init.add_argument("--demo", action="store_true", help="load the synthetic demo city (示例数据)")
     init.set_defaults(handler=cmd_init)
 
-    orgs = commands.add_parser("import-orgs", parents=[common], help="load or update the org registry")
+    orgs = commands.add_parser(
+        "import-orgs", parents=[common], help="load or update the org registry"
+    )
     orgs.add_argument("file")
-    orgs.add_argument("--user", default=OPERATOR.name, help="acting account, an admin (default: the operator)")
+    orgs.add_argument(
+        "--user", default=OPERATOR.name, help="acting account, an admin (default: the operator)"
+    )
     orgs.set_defaults(handler=cmd_import_orgs)
 
     imp = commands.add_parser("import", parents=[common], help="import upload files")
     imp.add_argument("files", nargs="+", metavar="FILE")
-    imp.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
-    imp.add_argument("--accept-valid", action="store_true", help="write the valid rows, report the rest")
-    imp.add_argument("--user", default=OPERATOR.name,
-                     help="account whose upload rights and subtree apply (default: the operator)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="report what would happen; write nothing"
+    )
+    imp.add_argument(
+        "--accept-valid", action="store_true", help="write the valid rows, report the rest"
+    )
+    imp.add_argument(
+        "--user",
+        default=OPERATOR.name,
+        help="account whose upload rights and subtree apply (default: the operator)",
+    )
     imp.add_argument("--json", action="store_true", help="one JSON object per file")
     imp.set_defaults(handler=cmd_import)
 
     reader = argparse.ArgumentParser(add_help=False)
-    reader.add_argument("--user", default=OPERATOR.name,
-                        help="account whose subtree is shown (default: the operator, everything)")
+    reader.add_argument(
+        "--user",
+        default=OPERATOR.name,
+        help="account whose subtree is shown (default: the operator, everything)",
+    )
     narrow = argparse.ArgumentParser(add_help=False)
-    narrow.add_argument("--unit", help="only this district, street or community (within --user's subtree)")
+    narrow.add_argument(
+        "--unit", help="only this district, street or community (within --user's subtree)"
+    )
 
     bat = commands.add_parser("batches", parents=[common, reader], help="list import batches")
     bat.add_argument("--json", action="store_true")
@@ -396,12 +492,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     rb = commands.add_parser("rollback", parents=[common], help="undo one batch")
     rb.add_argument("batch_id", type=int, metavar="BATCH_ID")
-    rb.add_argument("--user", default=OPERATOR.name,
-                    help="acting account: the batch's uploader or an admin (default: the operator)")
+    rb.add_argument(
+        "--user",
+        default=OPERATOR.name,
+        help="acting account: the batch's uploader or an admin (default: the operator)",
+    )
     rb.set_defaults(handler=cmd_rollback)
 
-    exp = commands.add_parser("export", parents=[common, fmt, reader, narrow],
-                              help="current values, long layout")
+    exp = commands.add_parser(
+        "export", parents=[common, fmt, reader, narrow], help="current values, long layout"
+    )
     exp.add_argument("--period")
     exp.set_defaults(handler=cmd_export)
 
@@ -411,38 +511,57 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("--json", action="store_true")
     his.set_defaults(handler=cmd_history)
 
-    sco = commands.add_parser("scores", parents=[common, fmt, reader, narrow],
-                              help="index, level, coverage, dimensions")
+    sco = commands.add_parser(
+        "scores", parents=[common, fmt, reader, narrow], help="index, level, coverage, dimensions"
+    )
     sco.add_argument("--period")
     sco.add_argument("--level", choices=["community", "street", "district"], default="community")
     sco.set_defaults(handler=cmd_scores)
 
-    alr = commands.add_parser("alerts", parents=[common, fmt, reader, narrow],
-                              help="units in alert, with reasons")
+    alr = commands.add_parser(
+        "alerts", parents=[common, fmt, reader, narrow], help="units in alert, with reasons"
+    )
     alr.add_argument("--period")
     alr.set_defaults(handler=cmd_alerts)
 
-    rpt = commands.add_parser("report", parents=[common],
-                              help="a community's health report or a street's / district's bulletin")
-    rpt.add_argument("--unit", required=True, help="12-digit code: a community gets its report, "
-                     "a street or district its bulletin")
+    rpt = commands.add_parser(
+        "report",
+        parents=[common],
+        help="a community's health report or a street's / district's bulletin",
+    )
+    rpt.add_argument(
+        "--unit",
+        required=True,
+        help="12-digit code: a community gets its report, a street or district its bulletin",
+    )
     rpt.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn or YYYY")
     rpt.add_argument("--out", required=True, help="output file, .html (printable) or .xlsx")
-    rpt.add_argument("--user", default=None, help="account whose scope applies (default: the operator)")
+    rpt.add_argument(
+        "--user", default=None, help="account whose scope applies (default: the operator)"
+    )
     rpt.set_defaults(handler=cmd_report)
 
-    rec = commands.add_parser("recompute", parents=[common], help="rebuild all scores and alert states")
+    rec = commands.add_parser(
+        "recompute", parents=[common], help="rebuild all scores and alert states"
+    )
     rec.set_defaults(handler=cmd_recompute)
 
     tok = commands.add_parser("tokens", help="read-only wall-screen tokens (add, list, revoke)")
     tok_actions = tok.add_subparsers(dest="tokens_action", required=True, metavar="ACTION")
     tok_add = tok_actions.add_parser("add", parents=[common], help="issue a token; prints it once")
     tok_add.add_argument("--unit", required=True, help="org unit whose subtree the screen shows")
-    tok_add.add_argument("--days", type=int, default=tokens.DEFAULT_DAYS,
-                         help=f"lifetime in days, 1–{tokens.MAX_DAYS} (default: %(default)s)")
+    tok_add.add_argument(
+        "--days",
+        type=int,
+        default=tokens.DEFAULT_DAYS,
+        help=f"lifetime in days, 1–{tokens.MAX_DAYS} (default: %(default)s)",
+    )
     tok_add.add_argument("--label", help="where the screen hangs, e.g. 三楼会议室")
-    tok_add.add_argument("--base-url", default="http://localhost:8501",
-                         help="the dashboard's address, for the printed URL (default: %(default)s)")
+    tok_add.add_argument(
+        "--base-url",
+        default="http://localhost:8501",
+        help="the dashboard's address, for the printed URL (default: %(default)s)",
+    )
     tok_list = tok_actions.add_parser("list", parents=[common], help="tokens with their status")
     tok_list.add_argument("--json", action="store_true")
     tok_revoke = tok_actions.add_parser("revoke", parents=[common], help="revoke a token by its id")
@@ -451,26 +570,46 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--user", default="cli", help="account acting (an admin)")
         action.set_defaults(handler=cmd_tokens)
 
-    usr = commands.add_parser("users", help="accounts: add, list, disable, enable, set-password, unlock")
+    usr = commands.add_parser(
+        "users", help="accounts: add, list, disable, enable, set-password, unlock"
+    )
     usr_actions = usr.add_subparsers(dest="users_action", required=True, metavar="ACTION")
     password = argparse.ArgumentParser(add_help=False)
-    password.add_argument("--password-stdin", action="store_true",
-                          help="read the password from one line of standard input (else: typed, not echoed)")
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from one line of standard input (else: typed, not echoed)",
+    )
     usr_add = usr_actions.add_parser("add", parents=[common, password], help="create an account")
     usr_add.add_argument("name", metavar="NAME")
     usr_add.add_argument("--role", required=True, choices=list(ROLES))
-    usr_add.add_argument("--unit", help="district or street code whose subtree the account uses "
-                                        "(required for leader and staff; none = everything)")
+    usr_add.add_argument(
+        "--unit",
+        help="district or street code whose subtree the account uses "
+        "(required for leader and staff; none = everything)",
+    )
     usr_add.add_argument("--display-name", help="the person's name as shown in the dashboard")
-    usr_add.add_argument("--sso", action="store_true",
-                         help="no password: signs in only through single sign-on (NAME = e-mail)")
-    usr_list = usr_actions.add_parser("list", parents=[common], help="accounts with role, unit and state")
+    usr_add.add_argument(
+        "--sso",
+        action="store_true",
+        help="no password: signs in only through single sign-on (NAME = e-mail)",
+    )
+    usr_list = usr_actions.add_parser(
+        "list", parents=[common], help="accounts with role, unit and state"
+    )
     usr_list.add_argument("--json", action="store_true")
-    usr_disable = usr_actions.add_parser("disable", parents=[common], help="refuse sign-in, keep history")
-    usr_enable = usr_actions.add_parser("enable", parents=[common], help="allow a disabled account again")
-    usr_password = usr_actions.add_parser("set-password", parents=[common, password],
-                                          help="set a new password (also lifts a lock)")
-    usr_unlock = usr_actions.add_parser("unlock", parents=[common], help="lift a lock after failed sign-ins")
+    usr_disable = usr_actions.add_parser(
+        "disable", parents=[common], help="refuse sign-in, keep history"
+    )
+    usr_enable = usr_actions.add_parser(
+        "enable", parents=[common], help="allow a disabled account again"
+    )
+    usr_password = usr_actions.add_parser(
+        "set-password", parents=[common, password], help="set a new password (also lifts a lock)"
+    )
+    usr_unlock = usr_actions.add_parser(
+        "unlock", parents=[common], help="lift a lock after failed sign-ins"
+    )
     for action in (usr_disable, usr_enable, usr_password, usr_unlock):
         action.add_argument("name", metavar="NAME")
     for action in (usr_add, usr_list, usr_disable, usr_enable, usr_password, usr_unlock):

@@ -11,8 +11,19 @@ from indicators.store import StoreError
 ROLES = ("admin", "leader", "staff")
 # What each role may do; "device" is a wall-screen token (read-only aggregates).
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"view", "upload", "rollback", "export", "manage_users", "manage_tokens",
-                        "read_audit", "import_orgs", "recompute"}),
+    "admin": frozenset(
+        {
+            "view",
+            "upload",
+            "rollback",
+            "export",
+            "manage_users",
+            "manage_tokens",
+            "read_audit",
+            "import_orgs",
+            "recompute",
+        }
+    ),
     "leader": frozenset({"view", "export"}),
     "staff": frozenset({"view", "upload", "rollback", "export"}),
     "device": frozenset({"view_aggregates"}),

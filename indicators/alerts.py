@@ -22,7 +22,11 @@ REASON_HELD_BY_MARGIN = "held_by_margin"
 REASON_UNCHANGED = "unchanged"
 REASON_WITHHELD = "withheld"
 REASON_CODES = (
-    REASON_FIRST, REASON_WORSENED, REASON_RECOVERED, REASON_HELD_BY_MARGIN, REASON_UNCHANGED,
+    REASON_FIRST,
+    REASON_WORSENED,
+    REASON_RECOVERED,
+    REASON_HELD_BY_MARGIN,
+    REASON_UNCHANGED,
     REASON_WITHHELD,
 )
 
@@ -32,19 +36,40 @@ TREND_STABLE = "stable"
 TREND_NOT_ASSESSABLE = "not_assessable"
 
 LEVEL_COLUMNS = [
-    "raw_level", "level", "previous_level", "carried_level", "level_changed", "reason_code",
-    "reason_zh", "reason_en",
+    "raw_level",
+    "level",
+    "previous_level",
+    "carried_level",
+    "level_changed",
+    "reason_code",
+    "reason_zh",
+    "reason_en",
 ]
 ESCALATION_COLUMNS = ["streak", "escalated", "escalation_reason_zh", "escalation_reason_en"]
 NOT_REPORTED_COLUMNS = ["community_code", "period", "deadline"]
 JUMP_COLUMNS = [
-    "community_code", "period", "indicator", "value", "median", "mad", "robust_z", "reason_zh",
+    "community_code",
+    "period",
+    "indicator",
+    "value",
+    "median",
+    "mad",
+    "robust_z",
+    "reason_zh",
     "reason_en",
 ]
 TREND_VALUE_COLUMNS = ["slope", "points", "trend"]
 # Columns of the arrays _flag_jumps_in_grid returns (series and period as grid positions).
-JUMP_STATISTICS = ("series", "period", "value", "median", "mad", "robust_z", "mean_deviation",
-                   "history")
+JUMP_STATISTICS = (
+    "series",
+    "period",
+    "value",
+    "median",
+    "mad",
+    "robust_z",
+    "mean_deviation",
+    "history",
+)
 
 # Statistical constants of the robust z-score (Iglewicz and Hoaglin), not tunable thresholds:
 # MAD / 0.6745 and 1.253314 × mean absolute deviation both estimate a normal standard deviation.
@@ -79,7 +104,9 @@ GRANULARITY_WORDS = {
 def level_ranks(index: np.ndarray | pd.Series, catalog: Catalog) -> np.ndarray:
     """Rank of the band of each score: 0 for the best level, NO_LEVEL (−1) where NaN."""
     values = _as_float_array(index)
-    ascending_minimums = np.array([level.min for level in reversed(catalog.levels)], dtype="float64")
+    ascending_minimums = np.array(
+        [level.min for level in reversed(catalog.levels)], dtype="float64"
+    )
     position = np.searchsorted(ascending_minimums, values, side="right") - 1
     ranks = len(ascending_minimums) - 1 - np.clip(position, 0, None)
     return np.where(np.isnan(values), NO_LEVEL, ranks).astype("int64")
@@ -95,8 +122,12 @@ def indicator_levels(scores: pd.Series | np.ndarray, catalog: Catalog) -> np.nda
     return raw_levels(scores, catalog)
 
 
-def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_code",
-                  initial: pd.Series | None = None) -> pd.DataFrame:
+def assign_levels(
+    scores: pd.DataFrame,
+    catalog: Catalog,
+    key: str = "community_code",
+    initial: pd.Series | None = None,
+) -> pd.DataFrame:
     """Levels with the recovery margin, one row per input row, sorted by key and period.
 
     Worsening takes effect at once; a better band is reached only when raw_level(index −
@@ -128,24 +159,29 @@ def assign_levels(scores: pd.DataFrame, catalog: Catalog, key: str = "community_
     previous = previous_matrix[unit_codes, period_codes]
     carried = np.where(level != NO_LEVEL, level, previous)
     reason_code = _level_reason_codes(raw, level, previous)
-    reason_zh, reason_en = _level_reasons(index_values, raw, level, previous, carried, reason_code,
-                                          catalog)
+    reason_zh, reason_en = _level_reasons(
+        index_values, raw, level, previous, carried, reason_code, catalog
+    )
 
     ids = _level_ids_with_none(catalog)
-    return _with_columns(frame, {
-        "raw_level": ids[raw],
-        "level": ids[level],
-        "previous_level": ids[previous],
-        "carried_level": ids[carried],
-        "level_changed": (level != NO_LEVEL) & (previous != NO_LEVEL) & (level != previous),
-        "reason_code": reason_code,
-        "reason_zh": reason_zh,
-        "reason_en": reason_en,
-    })
+    return _with_columns(
+        frame,
+        {
+            "raw_level": ids[raw],
+            "level": ids[level],
+            "previous_level": ids[previous],
+            "carried_level": ids[carried],
+            "level_changed": (level != NO_LEVEL) & (previous != NO_LEVEL) & (level != previous),
+            "reason_code": reason_code,
+            "reason_zh": reason_zh,
+            "reason_en": reason_en,
+        },
+    )
 
 
-def _apply_recovery_margin(raw: np.ndarray, relaxed: np.ndarray,
-                           start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _apply_recovery_margin(
+    raw: np.ndarray, relaxed: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Walks the periods (columns) once, vectorised across units: (level, previous) ranks,
     each unit starting from its last known rank `start` (NO_LEVEL without history)."""
     level = np.full(raw.shape, NO_LEVEL, dtype="int64")
@@ -175,9 +211,15 @@ def _level_reason_codes(raw: np.ndarray, level: np.ndarray, previous: np.ndarray
     ).astype(object)
 
 
-def _level_reasons(index_values: np.ndarray, raw: np.ndarray, level: np.ndarray,
-                   previous: np.ndarray, carried: np.ndarray, reason_code: np.ndarray,
-                   catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+def _level_reasons(
+    index_values: np.ndarray,
+    raw: np.ndarray,
+    level: np.ndarray,
+    previous: np.ndarray,
+    carried: np.ndarray,
+    reason_code: np.ndarray,
+    catalog: Catalog,
+) -> tuple[np.ndarray, np.ndarray]:
     """Sentences "指数71.0，…" per row, each distinct sentence built once.
 
     A sentence depends only on the shown number and the combination of reason and ranks, so
@@ -186,12 +228,16 @@ def _level_reasons(index_values: np.ndarray, raw: np.ndarray, level: np.ndarray,
     if len(index_values) == 0:
         return np.array([], dtype=object), np.array([], dtype=object)
     withheld = reason_code == REASON_WITHHELD
-    shown_numbers, number_code = np.unique(_shown(np.where(withheld, 0.0, index_values)),
-                                           return_inverse=True)
+    shown_numbers, number_code = np.unique(
+        _shown(np.where(withheld, 0.0, index_values)), return_inverse=True
+    )
     width = len(catalog.levels) + 1  # ranks −1 … n−1 shifted to 0 … n
     code_position = pd.Index(REASON_CODES).get_indexer(reason_code)
-    combination = (((code_position * width + raw + 1) * width + level + 1) * width
-                   + previous + 1) * width + carried + 1
+    combination = (
+        (((code_position * width + raw + 1) * width + level + 1) * width + previous + 1) * width
+        + carried
+        + 1
+    )
     sentence_key = combination * len(shown_numbers) + number_code
     unique_keys, row_sentence = np.unique(sentence_key, return_inverse=True)
     tails: dict[int, tuple[str, str]] = {}
@@ -204,8 +250,14 @@ def _level_reasons(index_values: np.ndarray, raw: np.ndarray, level: np.ndarray,
             rest, previous_rank = divmod(rest, width)
             rest, level_rank = divmod(rest, width)
             code, raw_rank = divmod(rest, width)
-            tails[packed] = _level_reason_tail(REASON_CODES[code], raw_rank - 1, level_rank - 1,
-                                               previous_rank - 1, carried_rank - 1, catalog)
+            tails[packed] = _level_reason_tail(
+                REASON_CODES[code],
+                raw_rank - 1,
+                level_rank - 1,
+                previous_rank - 1,
+                carried_rank - 1,
+                catalog,
+            )
         tail_zh, tail_en = tails[packed]
         if REASON_CODES[packed // width**4] == REASON_WITHHELD:
             sentences_zh[position], sentences_en[position] = tail_zh, tail_en
@@ -216,49 +268,69 @@ def _level_reasons(index_values: np.ndarray, raw: np.ndarray, level: np.ndarray,
     return sentences_zh[row_sentence], sentences_en[row_sentence]
 
 
-def _level_reason_tail(code: str, raw: int, level: int, previous: int, carried: int,
-                       catalog: Catalog) -> tuple[str, str]:
+def _level_reason_tail(
+    code: str, raw: int, level: int, previous: int, carried: int, catalog: Catalog
+) -> tuple[str, str]:
     """The sentence after "指数x" / "Index x" for one combination of reason and ranks."""
     levels = catalog.levels
     margin = _format_number(catalog.alerts.recovery_margin)
     if code == REASON_WITHHELD:
         if carried == NO_LEVEL:
-            return "本期无指数（数据不足），尚无等级", "No index this period (insufficient data); no level yet"
+            return (
+                "本期无指数（数据不足），尚无等级",
+                "No index this period (insufficient data); no level yet",
+            )
         name = levels[carried]
-        return (f"本期无指数（数据不足），等级不变，仍为{name.name_zh}",
-                f"No index this period (insufficient data); level unchanged: still {name.name_en}")
+        return (
+            f"本期无指数（数据不足），等级不变，仍为{name.name_zh}",
+            f"No index this period (insufficient data); level unchanged: still {name.name_en}",
+        )
     now = levels[level]
     if code in (REASON_FIRST, REASON_UNCHANGED):
         band_zh, band_en = _band_text(level, catalog)
         verb_zh = "首次评定为" if code == REASON_FIRST else "维持"
         verb_en = "first level:" if code == REASON_FIRST else "stays"
-        return (f"，处于{now.name_zh}区间（{band_zh}），{verb_zh}{now.name_zh}",
-                f" is in the {now.name_en} band ({band_en}); {verb_en} {now.name_en}")
+        return (
+            f"，处于{now.name_zh}区间（{band_zh}），{verb_zh}{now.name_zh}",
+            f" is in the {now.name_en} band ({band_en}); {verb_en} {now.name_en}",
+        )
     before = levels[previous]
     if code == REASON_WORSENED:
         crossed = levels[level - 1]
-        return (f"，低于{crossed.name_zh}线{_format_number(crossed.min)}，"
-                f"由{before.name_zh}降为{now.name_zh}",
-                f" is below the {crossed.name_en} threshold {_format_number(crossed.min)}; "
-                f"falls from {before.name_en} to {now.name_en}")
+        return (
+            f"，低于{crossed.name_zh}线{_format_number(crossed.min)}，"
+            f"由{before.name_zh}降为{now.name_zh}",
+            f" is below the {crossed.name_en} threshold {_format_number(crossed.min)}; "
+            f"falls from {before.name_en} to {now.name_en}",
+        )
     if code == REASON_HELD_BY_MARGIN:
         target = levels[previous - 1]
-        return (f"，未超过{target.name_zh}线{_format_number(target.min)}加恢复余量{margin}分，"
-                f"维持{before.name_zh}",
-                f" does not clear the {target.name_en} threshold {_format_number(target.min)} "
-                f"plus the {margin}-point recovery margin; stays {before.name_en}")
+        return (
+            f"，未超过{target.name_zh}线{_format_number(target.min)}加恢复余量{margin}分，"
+            f"维持{before.name_zh}",
+            f" does not clear the {target.name_en} threshold {_format_number(target.min)} "
+            f"plus the {margin}-point recovery margin; stays {before.name_en}",
+        )
     # REASON_RECOVERED
     cleared = _format_number(now.min + catalog.alerts.recovery_margin)
-    zh = (f"，达到{now.name_zh}线{_format_number(now.min)}加恢复余量{margin}分（{cleared}），"
-          f"由{before.name_zh}升为{now.name_zh}")
-    en = (f" reaches the {now.name_en} threshold {_format_number(now.min)} plus the {margin}-point "
-          f"recovery margin ({cleared}); rises from {before.name_en} to {now.name_en}")
+    zh = (
+        f"，达到{now.name_zh}线{_format_number(now.min)}加恢复余量{margin}分（{cleared}），"
+        f"由{before.name_zh}升为{now.name_zh}"
+    )
+    en = (
+        f" reaches the {now.name_en} threshold {_format_number(now.min)} plus the {margin}-point "
+        f"recovery margin ({cleared}); rises from {before.name_en} to {now.name_en}"
+    )
     if raw < level:
         target = levels[level - 1]
-        zh += (f"；未超过{target.name_zh}线{_format_number(target.min)}加恢复余量{margin}分，"
-               f"暂不升为{target.name_zh}")
-        en += (f"; it does not clear the {target.name_en} threshold {_format_number(target.min)} "
-               f"plus the margin, so not yet {target.name_en}")
+        zh += (
+            f"；未超过{target.name_zh}线{_format_number(target.min)}加恢复余量{margin}分，"
+            f"暂不升为{target.name_zh}"
+        )
+        en += (
+            f"; it does not clear the {target.name_en} threshold {_format_number(target.min)} "
+            f"plus the margin, so not yet {target.name_en}"
+        )
     return zh, en
 
 
@@ -275,7 +347,9 @@ def _band_text(rank: int, catalog: Catalog) -> tuple[str, str]:
 # ---- escalation ----------------------------------------------------------------------------
 
 
-def escalation_states(levels: pd.DataFrame, catalog: Catalog, key: str = "community_code") -> pd.DataFrame:
+def escalation_states(
+    levels: pd.DataFrame, catalog: Catalog, key: str = "community_code"
+) -> pd.DataFrame:
     """Adds streak, escalated and the escalation reasons to assign_levels output.
 
     streak counts consecutive assessment periods whose `level` is the escalation level or worse;
@@ -305,16 +379,23 @@ def escalation_states(levels: pd.DataFrame, catalog: Catalog, key: str = "commun
     escalated = streak >= rule.consecutive
     unique_streaks, inverse = np.unique(np.where(escalated, streak, 0), return_inverse=True)
     texts = [_escalation_reason(int(count), catalog) for count in unique_streaks.tolist()]
-    return _with_columns(frame, {
-        "streak": streak,
-        "escalated": escalated,
-        "escalation_reason_zh": np.array([zh for zh, _ in texts] or [""], dtype=object)[inverse],
-        "escalation_reason_en": np.array([en for _, en in texts] or [""], dtype=object)[inverse],
-    })
+    return _with_columns(
+        frame,
+        {
+            "streak": streak,
+            "escalated": escalated,
+            "escalation_reason_zh": np.array([zh for zh, _ in texts] or [""], dtype=object)[
+                inverse
+            ],
+            "escalation_reason_en": np.array([en for _, en in texts] or [""], dtype=object)[
+                inverse
+            ],
+        },
+    )
 
 
 def _escalation_reason(streak: int, catalog: Catalog) -> tuple[str, str]:
-    """"连续2年黄色预警或更差，触发整改约谈"; empty strings for a streak of 0 (not escalated)."""
+    """ "连续2年黄色预警或更差，触发整改约谈"; empty strings for a streak of 0 (not escalated)."""
     if streak == 0:
         return "", ""
     rule = catalog.alerts.escalation
@@ -324,15 +405,22 @@ def _escalation_reason(streak: int, catalog: Catalog) -> tuple[str, str]:
     unit_en = singular_en if streak == 1 else plural_en
     worse_zh = "" if is_worst else "或更差"
     worse_en = "" if is_worst else " or worse"
-    return (f"连续{streak}{counter_zh}{level.name_zh}{worse_zh}，触发整改约谈",
-            f"{level.name_en}{worse_en} for {streak} consecutive {unit_en}: rectification talk")
+    return (
+        f"连续{streak}{counter_zh}{level.name_zh}{worse_zh}，触发整改约谈",
+        f"{level.name_en}{worse_en} for {streak} consecutive {unit_en}: rectification talk",
+    )
 
 
 # ---- not reported --------------------------------------------------------------------------
 
 
-def not_reported(registry_codes: Iterable[str], reported: pd.DataFrame, months: list[str],
-                 today: dt.date, catalog: Catalog) -> pd.DataFrame:
+def not_reported(
+    registry_codes: Iterable[str],
+    reported: pd.DataFrame,
+    months: list[str],
+    today: dt.date,
+    catalog: Catalog,
+) -> pd.DataFrame:
     """Registry communities × months with no value whose reporting deadline is before today.
 
     The deadline of a month is periods.reporting_deadline(month, deadline_day): on the deadline
@@ -345,26 +433,30 @@ def not_reported(registry_codes: Iterable[str], reported: pd.DataFrame, months: 
         month for month in dict.fromkeys(months) if reporting_deadline(month, deadline_day) < today
     ]
     due_index = pd.Index(due_months, dtype="str")
-    deadlines = np.array([reporting_deadline(month, deadline_day) for month in due_months],
-                         dtype=object)
+    deadlines = np.array(
+        [reporting_deadline(month, deadline_day) for month in due_months], dtype=object
+    )
     has_value = np.zeros((len(codes), len(due_months)), dtype=bool)
     unit_positions = codes.get_indexer(reported["community_code"].astype("str"))
     month_positions = due_index.get_indexer(reported["period"].astype("str"))
     known = (unit_positions >= 0) & (month_positions >= 0)
     has_value[unit_positions[known], month_positions[known]] = True
     missing_units, missing_months = np.nonzero(~has_value)
-    return pd.DataFrame({
-        "community_code": pd.Series(codes.take(missing_units)),
-        "period": pd.Series(due_index.take(missing_months)),
-        "deadline": _object_series(deadlines[missing_months]),
-    })
+    return pd.DataFrame(
+        {
+            "community_code": pd.Series(codes.take(missing_units)),
+            "period": pd.Series(due_index.take(missing_months)),
+            "deadline": _object_series(deadlines[missing_months]),
+        }
+    )
 
 
 # ---- suspicious jumps ----------------------------------------------------------------------
 
 
-def suspicious_jumps(values: pd.DataFrame, catalog: Catalog,
-                     flag_from: str | None = None) -> pd.DataFrame:
+def suspicious_jumps(
+    values: pd.DataFrame, catalog: Catalog, flag_from: str | None = None
+) -> pd.DataFrame:
     """Values far from the community's own recent history of that indicator (异常波动).
 
     History = the previous `window` available values (missing values skipped, gaps in time
@@ -400,7 +492,9 @@ def suspicious_jumps(values: pd.DataFrame, catalog: Catalog,
     found: list[np.ndarray] = []
     for first in range(0, n_series, series_per_block):
         last = min(first + series_per_block, n_series)
-        in_block = (series >= first) & (series < last) if n_series > series_per_block else slice(None)
+        in_block = (
+            (series >= first) & (series < last) if n_series > series_per_block else slice(None)
+        )
         grid = np.full((last - first, n_periods), np.nan)
         cells = (series[in_block] - first) * n_periods + period_codes[in_block]
         if np.bincount(cells, minlength=1).max(initial=0) > 1:
@@ -412,17 +506,20 @@ def suspicious_jumps(values: pd.DataFrame, catalog: Catalog,
     flagged = np.concatenate(found) if found else np.empty((0, len(JUMP_STATISTICS)))
     flagged = flagged[np.lexsort((flagged[:, 1], flagged[:, 0]))]
     series_of = flagged[:, 0].astype("int64")
-    result = pd.DataFrame({
-        "community_code": pd.Series(units.take(series_of // n_indicators)),
-        "period": pd.Series(periods.take(flagged[:, 1].astype("int64"))),
-        "indicator": pd.Series(indicators.take(series_of % n_indicators)),
-        "value": flagged[:, 2],
-        "median": flagged[:, 3],
-        "mad": flagged[:, 4],
-        "robust_z": flagged[:, 5],
-    })
-    reason_zh, reason_en = _jump_reasons(result, flagged[:, 6], flagged[:, 7].astype("int64"),
-                                         catalog)
+    result = pd.DataFrame(
+        {
+            "community_code": pd.Series(units.take(series_of // n_indicators)),
+            "period": pd.Series(periods.take(flagged[:, 1].astype("int64"))),
+            "indicator": pd.Series(indicators.take(series_of % n_indicators)),
+            "value": flagged[:, 2],
+            "median": flagged[:, 3],
+            "mad": flagged[:, 4],
+            "robust_z": flagged[:, 5],
+        }
+    )
+    reason_zh, reason_en = _jump_reasons(
+        result, flagged[:, 6], flagged[:, 7].astype("int64"), catalog
+    )
     result["reason_zh"] = _object_series(reason_zh)
     result["reason_en"] = _object_series(reason_en)
     return result[JUMP_COLUMNS]
@@ -472,7 +569,7 @@ def _flag_jumps_in_grid(grid: np.ndarray, catalog: Catalog, first_tested: int = 
         if width == 0:
             break
         size = min(position, rule.window)
-        history = packed[position - size:position, :width]
+        history = packed[position - size : position, :width]
         current = packed[position, :width]
         median = _median_of_columns(history)
         deviation = np.abs(history - median)
@@ -483,8 +580,11 @@ def _flag_jumps_in_grid(grid: np.ndarray, catalog: Catalog, first_tested: int = 
             robust_z = np.where(
                 mad > 0,
                 MAD_CONSISTENCY * centred / mad,
-                np.where(mean_deviation > 0,
-                         centred / (MEAN_DEVIATION_CONSISTENCY * mean_deviation), np.nan),
+                np.where(
+                    mean_deviation > 0,
+                    centred / (MEAN_DEVIATION_CONSISTENCY * mean_deviation),
+                    np.nan,
+                ),
             )
         tested = np.abs(np.nan_to_num(robust_z, nan=0.0)) > rule.robust_z
         if first_tested:
@@ -492,10 +592,20 @@ def _flag_jumps_in_grid(grid: np.ndarray, catalog: Catalog, first_tested: int = 
         hit = np.flatnonzero(tested)
         if len(hit):
             series = longest_first[hit]
-            found.append(np.column_stack([
-                series, periods[starts[series] + position], current[hit], median[hit], mad[hit],
-                robust_z[hit], mean_deviation[hit], np.full(len(hit), size),
-            ]).astype("float64"))
+            found.append(
+                np.column_stack(
+                    [
+                        series,
+                        periods[starts[series] + position],
+                        current[hit],
+                        median[hit],
+                        mad[hit],
+                        robust_z[hit],
+                        mean_deviation[hit],
+                        np.full(len(hit), size),
+                    ]
+                ).astype("float64")
+            )
     return np.concatenate(found) if found else np.empty((0, len(JUMP_STATISTICS)))
 
 
@@ -518,8 +628,9 @@ def _median_of_columns(matrix: np.ndarray) -> np.ndarray:
     return (ordered[(size - 1) // 2] + ordered[size // 2]) / 2
 
 
-def _jump_reasons(flags: pd.DataFrame, mean_deviation: np.ndarray, history: np.ndarray,
-                  catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+def _jump_reasons(
+    flags: pd.DataFrame, mean_deviation: np.ndarray, history: np.ndarray, catalog: Catalog
+) -> tuple[np.ndarray, np.ndarray]:
     """Sentences for flagged values.
 
     Each distinct number is formatted once; the sentences are then assembled with one f-string
@@ -540,9 +651,15 @@ def _jump_reasons(flags: pd.DataFrame, mean_deviation: np.ndarray, history: np.n
     reasons_zh: list[str] = []
     reasons_en: list[str] = []
     for name_zh, name_en, value, median, size, scale, count, above, by_mad in zip(
-        names_zh.tolist(), names_en.tolist(), _format_numbers(flags["value"].to_numpy()),
-        _format_numbers(flags["median"].to_numpy()), _format_numbers(np.abs(robust_z)),
-        _format_numbers(spread), history.tolist(), (robust_z > 0).tolist(), (mad > 0).tolist(),
+        names_zh.tolist(),
+        names_en.tolist(),
+        _format_numbers(flags["value"].to_numpy()),
+        _format_numbers(flags["median"].to_numpy()),
+        _format_numbers(np.abs(robust_z)),
+        _format_numbers(spread),
+        history.tolist(),
+        (robust_z > 0).tolist(),
+        (mad > 0).tolist(),
         strict=True,
     ):
         if by_mad:
@@ -550,8 +667,10 @@ def _jump_reasons(flags: pd.DataFrame, mean_deviation: np.ndarray, history: np.n
             scale_en = f"median absolute deviation {scale}"
         else:
             scale_zh = f"中位绝对偏差为0，改用平均绝对偏差{scale}×{factor}"
-            scale_en = (f"the median absolute deviation is 0, so {factor} × the mean absolute "
-                        f"deviation {scale} is used")
+            scale_en = (
+                f"the median absolute deviation is 0, so {factor} × the mean absolute "
+                f"deviation {scale} is used"
+            )
         reasons_zh.append(
             f"{name_zh}本期值{value}{'高于' if above else '低于'}本社区此前{count}个值的中位数"
             f"{median}，稳健z分数{'' if above else '-'}{size}，绝对值超过阈值{threshold}"
@@ -568,8 +687,9 @@ def _jump_reasons(flags: pd.DataFrame, mean_deviation: np.ndarray, history: np.n
 # ---- trends --------------------------------------------------------------------------------
 
 
-def trends(scores: pd.DataFrame, catalog: Catalog, periods: list[str],
-           key: str = "community_code") -> pd.DataFrame:
+def trends(
+    scores: pd.DataFrame, catalog: Catalog, periods: list[str], key: str = "community_code"
+) -> pd.DataFrame:
     """Least-squares slope of the index over the last `window` calendar periods, per key and period.
 
     One row per key and period of `periods` from the key's first row onwards. The slope is in
@@ -605,7 +725,7 @@ def trends(scores: pd.DataFrame, catalog: Catalog, periods: list[str],
         start = max(0, period - rule.window + 1)
         offsets = np.arange(start, period + 1, dtype="float64") - period
         slope_matrix[:, period], points_matrix[:, period] = _window_slopes(
-            index_matrix[:, start:period + 1], offsets, rule.min_points
+            index_matrix[:, start : period + 1], offsets, rule.min_points
         )
 
     started = np.arange(n_periods)[None, :] >= first_position[:, None]
@@ -617,17 +737,20 @@ def trends(scores: pd.DataFrame, catalog: Catalog, periods: list[str],
         [TREND_NOT_ASSESSABLE, TREND_IMPROVING, TREND_DECLINING],
         default=TREND_STABLE,
     ).astype(object)
-    return pd.DataFrame({
-        key: pd.Series(units.take(unit_rows)),
-        "period": pd.Series(calendar.take(period_rows)),
-        "slope": slopes,
-        "points": points_matrix[unit_rows, period_rows],
-        "trend": _object_series(trend),
-    })
+    return pd.DataFrame(
+        {
+            key: pd.Series(units.take(unit_rows)),
+            "period": pd.Series(calendar.take(period_rows)),
+            "slope": slopes,
+            "points": points_matrix[unit_rows, period_rows],
+            "trend": _object_series(trend),
+        }
+    )
 
 
-def _window_slopes(window: np.ndarray, offsets: np.ndarray,
-                   min_points: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_slopes(
+    window: np.ndarray, offsets: np.ndarray, min_points: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares slope of each row of `window` on `offsets`, skipping NaN; (slope, points)."""
     available = ~np.isnan(window)
     points = available.sum(axis=1)
@@ -660,7 +783,9 @@ def _require_granularity(periods: pd.Series, granularity: str) -> None:
             )
 
 
-def _sorted_grid(frame: pd.DataFrame, key: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int, int]:
+def _sorted_grid(
+    frame: pd.DataFrame, key: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int, int]:
     """Rows sorted by key and period, with their unit and period positions in a units × periods grid.
 
     Sorting is a counting sort through the grid (linear), and is skipped for sorted input.
@@ -678,8 +803,13 @@ def _sorted_grid(frame: pd.DataFrame, key: str) -> tuple[pd.DataFrame, np.ndarra
     row_of_cell = np.full(n_units * n_periods, -1, dtype="int64")
     row_of_cell[cells] = np.arange(len(cells))
     order = row_of_cell[row_of_cell >= 0]
-    return (frame.take(order).reset_index(drop=True), unit_codes[order], period_codes[order],
-            n_units, n_periods)
+    return (
+        frame.take(order).reset_index(drop=True),
+        unit_codes[order],
+        period_codes[order],
+        n_units,
+        n_periods,
+    )
 
 
 def _ranks_of_level_ids(level_ids: pd.Series, catalog: Catalog) -> np.ndarray:
@@ -705,8 +835,10 @@ def _with_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.Dat
     """`frame` with these columns appended (replacing same-named ones); object arrays stay
     object, so None stays None."""
     added = pd.DataFrame(
-        {name: pd.Series(values, dtype=object) if values.dtype == object else values
-         for name, values in columns.items()},
+        {
+            name: pd.Series(values, dtype=object) if values.dtype == object else values
+            for name, values in columns.items()
+        },
         index=frame.index,
     )
     return pd.concat([frame.drop(columns=list(columns), errors="ignore"), added], axis=1)
@@ -734,6 +866,7 @@ def _format_numbers(values: np.ndarray) -> list[str]:
     if len(values) == 0:
         return []
     distinct, inverse = np.unique(_shown(values), return_inverse=True)
-    labels = np.array(["—" if np.isnan(number) else str(number) for number in distinct.tolist()],
-                      dtype=object)
+    labels = np.array(
+        ["—" if np.isnan(number) else str(number) for number in distinct.tolist()], dtype=object
+    )
     return labels[inverse].tolist()

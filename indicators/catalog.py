@@ -160,9 +160,7 @@ class Catalog(_Strict):
             if indicator.valid_min >= indicator.valid_max:
                 raise _Problem(f"{key}.valid_min", "有效范围下限必须小于上限。")
             if indicator.transform == "log" and min(indicator.best, indicator.worst) <= 0:
-                raise _Problem(
-                    f"{key}.transform", "对数变换要求最优值和最差值都大于 0。"
-                )
+                raise _Problem(f"{key}.transform", "对数变换要求最优值和最差值都大于 0。")
         weighted = [d for d in self.dimensions if d.weight > 0]
         total = sum(d.weight for d in weighted)
         if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
@@ -345,18 +343,23 @@ def parse_catalog(raw: dict, file: str = "<catalog>") -> Catalog:
         key = _key_of(tuple(first["loc"]), raw)
         sentence = _PYDANTIC_SENTENCES.get(first["type"], first["msg"])
         value = first.get("input")
-        shown = "" if isinstance(value, dict | list) or first["type"] == "missing" else f"：{value!r}"
+        shown = (
+            "" if isinstance(value, dict | list) or first["type"] == "missing" else f"：{value!r}"
+        )
         hint = _spelling_hint(first, errors)
         raise CatalogError(file, key, f"{sentence}{shown}{hint}（{first['msg']}）") from None
 
 
 def _spelling_hint(first: dict, errors: list[dict]) -> str:
-    """"，是否应为“weight”？" when an unknown key resembles a missing key beside it."""
+    """ "，是否应为“weight”？" when an unknown key resembles a missing key beside it."""
     if first["type"] != "extra_forbidden":
         return ""
     parent, name = tuple(first["loc"][:-1]), str(first["loc"][-1])
-    missing = [str(e["loc"][-1]) for e in errors
-               if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent]
+    missing = [
+        str(e["loc"][-1])
+        for e in errors
+        if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent
+    ]
     close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6)
     return f"，是否应为“{close[0]}”？" if close else ""
 

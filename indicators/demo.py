@@ -33,8 +33,16 @@ STORY_NOT_REPORTED = "not_reported_last_month"
 STORY_GAPS = "gaps"
 STORY_JUMP = "suspicious_jump"
 STORY_STEADY = "steady"
-STORY_IDS = (STORY_IMPROVING, STORY_DECLINING, STORY_STUCK_YELLOW, STORY_RED, STORY_NOT_REPORTED,
-             STORY_GAPS, STORY_JUMP, STORY_STEADY)
+STORY_IDS = (
+    STORY_IMPROVING,
+    STORY_DECLINING,
+    STORY_STUCK_YELLOW,
+    STORY_RED,
+    STORY_NOT_REPORTED,
+    STORY_GAPS,
+    STORY_JUMP,
+    STORY_STEADY,
+)
 
 
 @dataclass(frozen=True)
@@ -62,18 +70,18 @@ class IndicatorProfile:
 # scoring about 29) to the figures reform communities reached (about 83). Every community
 # moves its indicators along this line, so a value always looks like the sources.
 INDICATOR_PROFILES: dict[str, IndicatorProfile] = {
-    "satisfaction": IndicatorProfile(68.3, 89.5),        # 基线68.3%，改革后89.5%
-    "participation": IndicatorProfile(12.0, 42.0),       # 参与率由45%降至12%
+    "satisfaction": IndicatorProfile(68.3, 89.5),  # 基线68.3%，改革后89.5%
+    "participation": IndicatorProfile(12.0, 42.0),  # 参与率由45%降至12%
     "council_attendance": IndicatorProfile(55.0, 82.0),  # 出勤率不足60%
-    "certified_share": IndicatorProfile(18.0, 45.0),     # 持证社工占比18%
-    "training_hours": IndicatorProfile(18.0, 36.0),      # 年培训不足20学时
-    "mediation_success": IndicatorProfile(38.0, 86.0),   # 调解成功率不足40%
-    "turnover": IndicatorProfile(15.0, 7.0),             # 队伍稳定率目标85%
-    "response_hours": IndicatorProfile(72.0, 10.0),      # 72小时响应周期
+    "certified_share": IndicatorProfile(18.0, 45.0),  # 持证社工占比18%
+    "training_hours": IndicatorProfile(18.0, 36.0),  # 年培训不足20学时
+    "mediation_success": IndicatorProfile(38.0, 86.0),  # 调解成功率不足40%
+    "turnover": IndicatorProfile(15.0, 7.0),  # 队伍稳定率目标85%
+    "response_hours": IndicatorProfile(72.0, 10.0),  # 72小时响应周期
     "resolution_rate": IndicatorProfile(75.0, 95.0),
-    "error_rate": IndicatorProfile(8.7, 1.2),            # 差错率由8.7%降至1.2%
-    "digital_usage": IndicatorProfile(28.0, 65.0),       # 智慧系统使用率不足30%
-    "innovation_share": IndicatorProfile(13.0, 28.0),    # 创新举措不足15%
+    "error_rate": IndicatorProfile(8.7, 1.2),  # 差错率由8.7%降至1.2%
+    "digital_usage": IndicatorProfile(28.0, 65.0),  # 智慧系统使用率不足30%
+    "innovation_share": IndicatorProfile(13.0, 28.0),  # 创新举措不足15%
     "residents_per_worker": IndicatorProfile(1800.0, 1250.0),  # 每名社工服务1800名居民
 }
 # Scores an indicator without a profile (a custom catalog) starts from and reaches.
@@ -115,11 +123,17 @@ class Trajectory:
 # Changes take at least 14 months, so they read as trends, not jumps.
 TRAJECTORIES: tuple[Trajectory, ...] = (
     Trajectory("improving", STORY_IMPROVING, 0.03, 3, (56.0, 63.0), (85.0, 89.0), (4, 4), (20, 20)),
-    Trajectory("declining", STORY_DECLINING, 0.08, 4, (83.0, 87.0), (65.0, 74.0), (-14, -14), (14, 14)),
+    Trajectory(
+        "declining", STORY_DECLINING, 0.08, 4, (83.0, 87.0), (65.0, 74.0), (-14, -14), (14, 14)
+    ),
     Trajectory("stuck_yellow", STORY_STUCK_YELLOW, 0.08, 3, (62.5, 67.0), (62.5, 67.0)),
     Trajectory("red", STORY_RED, 0.08, 3, (76.0, 79.0), (52.0, 55.0), (-20, -20), (17, 17)),
-    Trajectory("steady_normal", STORY_STEADY, 0.72, 0, (84.0, 90.0), (84.0, 90.0), fills_remainder=True),
-    Trajectory("steady_blue", STORY_STEADY, 0.28, 0, (74.0, 77.5), (74.0, 77.5), fills_remainder=True),
+    Trajectory(
+        "steady_normal", STORY_STEADY, 0.72, 0, (84.0, 90.0), (84.0, 90.0), fills_remainder=True
+    ),
+    Trajectory(
+        "steady_blue", STORY_STEADY, 0.28, 0, (74.0, 77.5), (74.0, 77.5), fills_remainder=True
+    ),
 )
 
 
@@ -164,17 +178,108 @@ JUMP_MONTHS_BEFORE_END = 1  # the month before the last one
 
 DISTRICT_NUMERALS = "一二三四五六七八九"
 STREET_WORDS = (
-    "和平", "东湖", "西山", "南苑", "北辰", "解放", "人民", "朝阳", "新华", "中山", "长青", "建设",
-    "青年", "光明", "滨江", "文昌", "兴业", "迎宾", "望江", "团结", "胜利", "红旗", "金桥", "花园",
-    "育才", "城关", "龙泉", "凤凰", "白塔", "清河", "丰乐", "永安", "太平", "新城", "东风", "民主",
-    "翠屏", "锦绣", "湖滨", "五里",
+    "和平",
+    "东湖",
+    "西山",
+    "南苑",
+    "北辰",
+    "解放",
+    "人民",
+    "朝阳",
+    "新华",
+    "中山",
+    "长青",
+    "建设",
+    "青年",
+    "光明",
+    "滨江",
+    "文昌",
+    "兴业",
+    "迎宾",
+    "望江",
+    "团结",
+    "胜利",
+    "红旗",
+    "金桥",
+    "花园",
+    "育才",
+    "城关",
+    "龙泉",
+    "凤凰",
+    "白塔",
+    "清河",
+    "丰乐",
+    "永安",
+    "太平",
+    "新城",
+    "东风",
+    "民主",
+    "翠屏",
+    "锦绣",
+    "湖滨",
+    "五里",
 )
 COMMUNITY_WORDS = (
-    "枫林", "桂园", "梧桐", "翠竹", "兰亭", "杏花", "松鹤", "柳岸", "荷塘", "梅苑", "竹园", "桃源",
-    "樱花", "紫薇", "丁香", "海棠", "玉兰", "芙蓉", "银杏", "香樟", "明珠", "锦华", "福安", "康乐",
-    "嘉禾", "瑞景", "春晖", "秋实", "晨曦", "月湖", "星河", "云台", "碧水", "青石", "金沙", "银湾",
-    "清泉", "朝晖", "怡景", "和顺", "安居", "乐业", "书香", "文华", "惠民", "幸福", "阳光", "彩虹",
-    "绿洲", "东篱", "南湖", "西岭", "北苑", "景秀", "泰和", "长乐", "永丰", "宝林", "天鹅", "望湖",
+    "枫林",
+    "桂园",
+    "梧桐",
+    "翠竹",
+    "兰亭",
+    "杏花",
+    "松鹤",
+    "柳岸",
+    "荷塘",
+    "梅苑",
+    "竹园",
+    "桃源",
+    "樱花",
+    "紫薇",
+    "丁香",
+    "海棠",
+    "玉兰",
+    "芙蓉",
+    "银杏",
+    "香樟",
+    "明珠",
+    "锦华",
+    "福安",
+    "康乐",
+    "嘉禾",
+    "瑞景",
+    "春晖",
+    "秋实",
+    "晨曦",
+    "月湖",
+    "星河",
+    "云台",
+    "碧水",
+    "青石",
+    "金沙",
+    "银湾",
+    "清泉",
+    "朝晖",
+    "怡景",
+    "和顺",
+    "安居",
+    "乐业",
+    "书香",
+    "文华",
+    "惠民",
+    "幸福",
+    "阳光",
+    "彩虹",
+    "绿洲",
+    "东篱",
+    "南湖",
+    "西岭",
+    "北苑",
+    "景秀",
+    "泰和",
+    "长乐",
+    "永丰",
+    "宝林",
+    "天鹅",
+    "望湖",
 )
 
 
@@ -186,13 +291,26 @@ def build_demo(catalog: Catalog, seed: int = DEMO_SEED, last_month: str | None =
     """
     if last_month is None:
         last_month = latest_closed_month(dt.date.today(), catalog.alerts.not_reported.deadline_day)
-    return build_city(catalog, DEMO_DISTRICTS, DEMO_STREETS_PER_DISTRICT,
-                      DEMO_COMMUNITIES_PER_STREET, DEMO_MONTHS, last_month, seed)
+    return build_city(
+        catalog,
+        DEMO_DISTRICTS,
+        DEMO_STREETS_PER_DISTRICT,
+        DEMO_COMMUNITIES_PER_STREET,
+        DEMO_MONTHS,
+        last_month,
+        seed,
+    )
 
 
-def build_city(catalog: Catalog, districts: int, streets_per_district: tuple[int, int],
-               communities_per_street: tuple[int, int], months: int, last_month: str,
-               seed: int) -> DemoCity:
+def build_city(
+    catalog: Catalog,
+    districts: int,
+    streets_per_district: tuple[int, int],
+    communities_per_street: tuple[int, int],
+    months: int,
+    last_month: str,
+    seed: int,
+) -> DemoCity:
     """A synthetic city of any size; the numbers depend only on the seed and the sizes."""
     if districts < 1 or months < 1:
         raise ValueError("a city needs at least one district and one month")
@@ -201,7 +319,9 @@ def build_city(catalog: Catalog, districts: int, streets_per_district: tuple[int
     registry_rng, story_rng, value_rng, overlay_rng = (
         np.random.default_rng(stream) for stream in np.random.SeedSequence(seed).spawn(4)
     )
-    registry = _build_registry(registry_rng, districts, streets_per_district, communities_per_street)
+    registry = _build_registry(
+        registry_rng, districts, streets_per_district, communities_per_street
+    )
     codes = registry.loc[registry["level"] == "community", "code"].to_numpy(dtype=object)
     trajectory_of, overlay_members = _assign_stories(story_rng, len(codes))
     latent = _latent_index(story_rng, trajectory_of, months)
@@ -225,16 +345,22 @@ def build_city(catalog: Catalog, districts: int, streets_per_district: tuple[int
 # ---- registry ------------------------------------------------------------------------------
 
 
-def _build_registry(rng: np.random.Generator, districts: int, streets_per_district: tuple[int, int],
-                    communities_per_street: tuple[int, int]) -> pd.DataFrame:
+def _build_registry(
+    rng: np.random.Generator,
+    districts: int,
+    streets_per_district: tuple[int, int],
+    communities_per_street: tuple[int, int],
+) -> pd.DataFrame:
     """Districts 99CCDD000000, streets …SSS000, communities …SSSCCC, with names and populations."""
     street_counts = rng.integers(streets_per_district[0], streets_per_district[1] + 1, districts)
     n_streets = int(street_counts.sum())
-    community_counts = rng.integers(communities_per_street[0], communities_per_street[1] + 1,
-                                    n_streets)
+    community_counts = rng.integers(
+        communities_per_street[0], communities_per_street[1] + 1, n_streets
+    )
     n_communities = int(community_counts.sum())
     populations = POPULATION_STEP * rng.integers(
-        POPULATION_RANGE[0] // POPULATION_STEP, POPULATION_RANGE[1] // POPULATION_STEP + 1,
+        POPULATION_RANGE[0] // POPULATION_STEP,
+        POPULATION_RANGE[1] // POPULATION_STEP + 1,
         n_communities,
     )
     street_words = _names_within_groups(rng, STREET_WORDS, street_counts, "街道")
@@ -257,20 +383,32 @@ def _build_registry(rng: np.random.Generator, districts: int, streets_per_distri
         for s, c in zip(community_street.tolist(), community_number.tolist(), strict=True)
     ]
     street_population = np.bincount(community_street, weights=populations, minlength=n_streets)
-    district_population = np.bincount(street_district, weights=street_population,
-                                      minlength=districts)
+    district_population = np.bincount(
+        street_district, weights=street_population, minlength=districts
+    )
     codes = district_codes + street_codes + community_codes
-    return pd.DataFrame({
-        "code": pd.Series(codes, dtype="str"),
-        "name": pd.Series([_district_name(d) for d in range(districts)] + street_words
-                          + community_words, dtype="str"),
-        "population": np.concatenate([district_population, street_population, populations])
-        .astype("int64"),
-        "level": pd.Series(["district"] * districts + ["street"] * n_streets
-                           + ["community"] * n_communities, dtype="str"),
-        "parent_code": pd.Series([None] * districts + [c[:6] + "000000" for c in street_codes]
-                                 + [c[:9] + "000" for c in community_codes], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "code": pd.Series(codes, dtype="str"),
+            "name": pd.Series(
+                [_district_name(d) for d in range(districts)] + street_words + community_words,
+                dtype="str",
+            ),
+            "population": np.concatenate(
+                [district_population, street_population, populations]
+            ).astype("int64"),
+            "level": pd.Series(
+                ["district"] * districts + ["street"] * n_streets + ["community"] * n_communities,
+                dtype="str",
+            ),
+            "parent_code": pd.Series(
+                [None] * districts
+                + [c[:6] + "000000" for c in street_codes]
+                + [c[:9] + "000" for c in community_codes],
+                dtype=object,
+            ),
+        }
+    )
 
 
 def _district_name(position: int) -> str:
@@ -290,8 +428,9 @@ def _position_within_groups(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - starts
 
 
-def _names_within_groups(rng: np.random.Generator, words: tuple[str, ...], counts: np.ndarray,
-                         suffix: str) -> list[str]:
+def _names_within_groups(
+    rng: np.random.Generator, words: tuple[str, ...], counts: np.ndarray, suffix: str
+) -> list[str]:
     """Names unique within each group: a shuffled word list, numbered when a group outgrows it."""
     size = max(int(counts.max()), len(words))
     shuffled = np.argsort(rng.random((len(counts), size)), axis=1)
@@ -307,8 +446,9 @@ def _names_within_groups(rng: np.random.Generator, words: tuple[str, ...], count
 # ---- stories -------------------------------------------------------------------------------
 
 
-def _assign_stories(rng: np.random.Generator,
-                    n_communities: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _assign_stories(
+    rng: np.random.Generator, n_communities: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Trajectory position of each community, and the community positions of each overlay."""
     counts = [0] * len(TRAJECTORIES)
     for position, trajectory in enumerate(TRAJECTORIES):
@@ -329,9 +469,11 @@ def _assign_stories(rng: np.random.Generator,
     for overlay in OVERLAYS:
         eligible_trajectories = [names.index(name) for name in overlay.trajectories]
         candidates = np.flatnonzero(np.isin(trajectory_of, eligible_trajectories) & ~taken)
-        wanted = min(max(overlay.minimum, round(overlay.share * n_communities)),
-                     len(candidates) if overlay.maximum is None else overlay.maximum,
-                     len(candidates))
+        wanted = min(
+            max(overlay.minimum, round(overlay.share * n_communities)),
+            len(candidates) if overlay.maximum is None else overlay.maximum,
+            len(candidates),
+        )
         chosen = np.sort(rng.choice(candidates, size=wanted, replace=False))
         taken[chosen] = True
         overlay_members[overlay.story] = chosen
@@ -346,7 +488,8 @@ def _latent_index(rng: np.random.Generator, trajectory_of: np.ndarray, months: i
         for field in ("before", "after", "change_start", "change_months")
     }
     draws = {
-        field: bounds[trajectory_of, 0] + rng.random(n) * (bounds[trajectory_of, 1] - bounds[trajectory_of, 0])
+        field: bounds[trajectory_of, 0]
+        + rng.random(n) * (bounds[trajectory_of, 1] - bounds[trajectory_of, 0])
         for field, bounds in table.items()
     }
     start = np.round(draws["change_start"])
@@ -355,12 +498,16 @@ def _latent_index(rng: np.random.Generator, trajectory_of: np.ndarray, months: i
     position = np.arange(months, dtype="float64")
     progress = np.clip((position[None, :] - start[:, None] + 1) / length[:, None], 0.0, 1.0)
     season = SEASON_AMPLITUDE * np.sin(2 * np.pi * position / 12)
-    return (draws["before"][:, None] + (draws["after"] - draws["before"])[:, None] * progress
-            + season[None, :])
+    return (
+        draws["before"][:, None]
+        + (draws["after"] - draws["before"])[:, None] * progress
+        + season[None, :]
+    )
 
 
-def _story_codes(codes: np.ndarray, trajectory_of: np.ndarray,
-                 overlay_members: dict[str, np.ndarray]) -> dict[str, list[str]]:
+def _story_codes(
+    codes: np.ndarray, trajectory_of: np.ndarray, overlay_members: dict[str, np.ndarray]
+) -> dict[str, list[str]]:
     """Story id → community codes; an overlay community belongs to its overlay story only."""
     in_overlay = np.zeros(len(codes), dtype=bool)
     for members in overlay_members.values():
@@ -398,12 +545,18 @@ class _IndicatorArrays:
             valid_min=np.array([i.valid_min for i in indicators], dtype="float64"),
             valid_max=np.array([i.valid_max for i in indicators], dtype="float64"),
             exclusive_min=np.array([not i.valid_min_inclusive for i in indicators]),
-            scale=10.0 ** np.array([UNIT_DECIMALS.get(i.unit, DEFAULT_DECIMALS) for i in indicators]),
+            scale=10.0
+            ** np.array([UNIT_DECIMALS.get(i.unit, DEFAULT_DECIMALS) for i in indicators]),
         )
 
 
-def _indicator_values(rng: np.random.Generator, catalog: Catalog, latent: np.ndarray,
-                      present: np.ndarray, trending_rows: np.ndarray) -> np.ndarray:
+def _indicator_values(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    latent: np.ndarray,
+    present: np.ndarray,
+    trending_rows: np.ndarray,
+) -> np.ndarray:
     """Communities × months × indicators (catalog order), rounded and inside the valid ranges.
 
     Each indicator's score moves along the line through its baseline score (at the baseline
@@ -423,8 +576,11 @@ def _indicator_values(rng: np.random.Generator, catalog: Catalog, latent: np.nda
     baseline_index = float(nominal @ baseline_scores)
     reformed_index = float(nominal @ reformed_scores)
     slope = (reformed_scores - baseline_scores) / max(reformed_index - baseline_index, 1e-9)
-    amplitude = NOISE_AMPLITUDE * np.array([_profile(i).noise for i in indicators]) * np.maximum(
-        np.abs(slope), MINIMUM_NOISE_SLOPE)
+    amplitude = (
+        NOISE_AMPLITUDE
+        * np.array([_profile(i).noise for i in indicators])
+        * np.maximum(np.abs(slope), MINIMUM_NOISE_SLOPE)
+    )
 
     n_communities, n_months = latent.shape
     n_indicators = len(indicators)
@@ -442,8 +598,9 @@ def _indicator_values(rng: np.random.Generator, catalog: Catalog, latent: np.nda
     noise = _weyl(start[:, None, :], step[:, None, :], np.arange(n_months)[None, :, None])
     if len(incomplete):
         reported_before = np.cumsum(present[incomplete], axis=1) - 1
-        noise[incomplete] = _weyl(start[incomplete, None, :], step[incomplete, None, :],
-                                  reported_before)
+        noise[incomplete] = _weyl(
+            start[incomplete, None, :], step[incomplete, None, :], reported_before
+        )
     noise *= amplitude
     scores += noise
     del noise
@@ -466,9 +623,15 @@ def _weyl(start: np.ndarray, step: np.ndarray, position: np.ndarray) -> np.ndarr
     return terms
 
 
-def _redraw_false_jumps(rng: np.random.Generator, catalog: Catalog, values: np.ndarray,
-                        rows: np.ndarray, steady: np.ndarray, amplitude: np.ndarray,
-                        arrays: _IndicatorArrays) -> None:
+def _redraw_false_jumps(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    values: np.ndarray,
+    rows: np.ndarray,
+    steady: np.ndarray,
+    amplitude: np.ndarray,
+    arrays: _IndicatorArrays,
+) -> None:
     """Gives a new noise sequence to each series of `rows` (complete) that the jump rule flags.
 
     Noise riding on a trend can fall into step with it, so that a window of six values
@@ -505,7 +668,7 @@ def _jump_flags(series: np.ndarray, catalog: Catalog) -> np.ndarray:
         flagged |= _robust_z_exceeds(series[:, :month], series[:, month], rule.robust_z)
     if series.shape[1] > rule.window:
         windows = np.lib.stride_tricks.sliding_window_view(series[:, :-1], rule.window, axis=1)
-        exceeds = _robust_z_exceeds(windows, series[:, rule.window:], rule.robust_z)
+        exceeds = _robust_z_exceeds(windows, series[:, rule.window :], rule.robust_z)
         flagged |= exceeds.any(axis=1)
     return flagged
 
@@ -518,8 +681,11 @@ def _robust_z_exceeds(history: np.ndarray, current: np.ndarray, threshold: float
     mean_deviation = deviation.mean(axis=-1)
     centred = np.abs(current - median)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(mad > 0, 0.6745 * centred / mad,
-                     np.where(mean_deviation > 0, centred / (1.253314 * mean_deviation), 0.0))
+        z = np.where(
+            mad > 0,
+            0.6745 * centred / mad,
+            np.where(mean_deviation > 0, centred / (1.253314 * mean_deviation), 0.0),
+        )
     return z > threshold
 
 
@@ -532,24 +698,29 @@ def _profile(indicator: Indicator) -> IndicatorProfile:
     return IndicatorProfile(float(low), float(high))
 
 
-def _anchor_scores(indicators: tuple[Indicator, ...],
-                   arrays: _IndicatorArrays) -> tuple[np.ndarray, np.ndarray]:
+def _anchor_scores(
+    indicators: tuple[Indicator, ...], arrays: _IndicatorArrays
+) -> tuple[np.ndarray, np.ndarray]:
     """Scores of every indicator's baseline and reformed value."""
     profiles = [_profile(i) for i in indicators]
-    baseline = score_raw(np.array([p.baseline for p in profiles]), arrays.best, arrays.worst,
-                         arrays.log)
-    reformed = score_raw(np.array([p.reformed for p in profiles]), arrays.best, arrays.worst,
-                         arrays.log)
+    baseline = score_raw(
+        np.array([p.baseline for p in profiles]), arrays.best, arrays.worst, arrays.log
+    )
+    reformed = score_raw(
+        np.array([p.reformed for p in profiles]), arrays.best, arrays.worst, arrays.log
+    )
     return baseline, reformed
 
 
-def _values_from_scores(scores: np.ndarray, arrays: _IndicatorArrays,
-                        indicator: np.ndarray | None = None) -> np.ndarray:
+def _values_from_scores(
+    scores: np.ndarray, arrays: _IndicatorArrays, indicator: np.ndarray | None = None
+) -> np.ndarray:
     """Values whose score is `scores`, rounded, within the valid range (overwrites `scores`).
 
     The indicators run along the last axis of `scores`, or are given by `indicator` (positions
     in catalog order, broadcast against `scores`).
     """
+
     def pick(column: np.ndarray) -> np.ndarray:
         return column if indicator is None else column[indicator]
 
@@ -575,8 +746,12 @@ def _values_from_scores(scores: np.ndarray, arrays: _IndicatorArrays,
 # ---- overlays: not reported, gaps, the suspicious jump --------------------------------------
 
 
-def _present_cells(rng: np.random.Generator, catalog: Catalog, shape: tuple[int, int],
-                   overlay_members: dict[str, np.ndarray]) -> np.ndarray:
+def _present_cells(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    shape: tuple[int, int],
+    overlay_members: dict[str, np.ndarray],
+) -> np.ndarray:
     """Communities × months × indicators: False where the not-reported and gap stories miss data."""
     n_communities, n_months = shape
     present = np.ones((n_communities, n_months, len(catalog.indicators)), dtype=bool)
@@ -593,18 +768,22 @@ def _plant_jump(catalog: Catalog, values: np.ndarray, rows: np.ndarray) -> None:
     if not len(rows) or month < 1:
         return
     ids = [i.id for i in catalog.indicators]
-    position = ids.index(JUMP_INDICATOR if JUMP_INDICATOR in ids else catalog.indexed_indicators[0].id)
+    position = ids.index(
+        JUMP_INDICATOR if JUMP_INDICATOR in ids else catalog.indexed_indicators[0].id
+    )
     indicator = catalog.indicators[position]
-    history = values[rows, max(0, month - catalog.alerts.jump.window):month, position]
+    history = values[rows, max(0, month - catalog.alerts.jump.window) : month, position]
     usual = np.median(history, axis=1)
     factor = 1.0 / JUMP_FACTOR if indicator.higher_is_better else JUMP_FACTOR
     decimals = UNIT_DECIMALS.get(indicator.unit, DEFAULT_DECIMALS)
-    values[rows, month, position] = np.clip(np.round(usual * factor, decimals),
-                                            indicator.valid_min, indicator.valid_max)
+    values[rows, month, position] = np.clip(
+        np.round(usual * factor, decimals), indicator.valid_min, indicator.valid_max
+    )
 
 
-def _plant_gaps(rng: np.random.Generator, catalog: Catalog, present: np.ndarray,
-                rows: np.ndarray) -> None:
+def _plant_gaps(
+    rng: np.random.Generator, catalog: Catalog, present: np.ndarray, rows: np.ndarray
+) -> None:
     """Per gap community: months short of the coverage minimum and months missing one value."""
     n_months = present.shape[1]
     ids = [i.id for i in catalog.indicators]
@@ -613,8 +792,9 @@ def _plant_gaps(rng: np.random.Generator, catalog: Catalog, present: np.ndarray,
     weights = np.array(list(nominal.values()))
     # Dropping this many indexed values always leaves coverage below the minimum.
     ascending = np.sort(weights)
-    too_few = int(np.searchsorted(np.cumsum(ascending), 1.0 - catalog.coverage.minimum,
-                                  side="right")) + 1
+    too_few = (
+        int(np.searchsorted(np.cumsum(ascending), 1.0 - catalog.coverage.minimum, side="right")) + 1
+    )
     too_few = min(too_few, len(indexed) - 1)
     # One of these may go missing without withholding the index.
     dimension_of = np.array([catalog.indicator_by_id[ids[p]].dimension for p in indexed])
@@ -622,8 +802,8 @@ def _plant_gaps(rng: np.random.Generator, catalog: Catalog, present: np.ndarray,
     droppable = indexed[(siblings >= 2) & (weights <= 1.0 - catalog.coverage.minimum)]
 
     month_order = np.argsort(rng.random((len(rows), n_months)), axis=1)
-    insufficient = month_order[:, :min(GAP_INSUFFICIENT_MONTHS, n_months - 1)]
-    partial = month_order[:, GAP_INSUFFICIENT_MONTHS:GAP_INSUFFICIENT_MONTHS + GAP_PARTIAL_MONTHS]
+    insufficient = month_order[:, : min(GAP_INSUFFICIENT_MONTHS, n_months - 1)]
+    partial = month_order[:, GAP_INSUFFICIENT_MONTHS : GAP_INSUFFICIENT_MONTHS + GAP_PARTIAL_MONTHS]
     drop_order = np.argsort(rng.random((len(rows), insufficient.shape[1], len(indexed))), axis=2)
     dropped = indexed[drop_order[:, :, :too_few]]
     present[rows[:, None, None], insufficient[:, :, None], dropped] = False
@@ -635,8 +815,13 @@ def _plant_gaps(rng: np.random.Generator, catalog: Catalog, present: np.ndarray,
 # ---- the long table ------------------------------------------------------------------------
 
 
-def _long_values(values: np.ndarray, present: np.ndarray, codes: np.ndarray, periods: list[str],
-                 indicator_ids: list[str]) -> pd.DataFrame:
+def _long_values(
+    values: np.ndarray,
+    present: np.ndarray,
+    codes: np.ndarray,
+    periods: list[str],
+    indicator_ids: list[str],
+) -> pd.DataFrame:
     """community_code, period, indicator, value for every present cell, in that order.
 
     The text columns are built as Arrow arrays straight from bytes (pandas' `str` dtype is
@@ -652,13 +837,16 @@ def _long_values(values: np.ndarray, present: np.ndarray, codes: np.ndarray, per
     if not cells.all():
         indicator_position, numbers = indicator_position[cells], numbers[cells]
     period_bytes = np.tile(_fixed_width_bytes(periods), (n_communities, 1))  # one row a month
-    return pd.DataFrame({
-        "community_code": _as_str_series(_repeated_rows(_fixed_width_bytes(codes.tolist()),
-                                                        kept_per_community)),
-        "period": _as_str_series(_repeated_rows(period_bytes, kept_per_month)),
-        "indicator": _as_str_series(_taken(indicator_ids, indicator_position)),
-        "value": numbers.astype("float64", copy=False),
-    })
+    return pd.DataFrame(
+        {
+            "community_code": _as_str_series(
+                _repeated_rows(_fixed_width_bytes(codes.tolist()), kept_per_community)
+            ),
+            "period": _as_str_series(_repeated_rows(period_bytes, kept_per_month)),
+            "indicator": _as_str_series(_taken(indicator_ids, indicator_position)),
+            "value": numbers.astype("float64", copy=False),
+        }
+    )
 
 
 def _fixed_width_bytes(labels: list[str]) -> np.ndarray:

@@ -31,13 +31,19 @@ def pending_files(folder: Path) -> list[Path]:
     """Upload files waiting in the inbox, oldest first."""
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ACCEPTED_SUFFIXES
-             and not p.name.startswith((".", "~$"))]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix.lower() in ACCEPTED_SUFFIXES
+        and not p.name.startswith((".", "~$"))
+    ]
     return sorted(files, key=lambda p: p.stat().st_mtime)
 
 
-def process_file(con: duckdb.DuckDBPyConnection, catalog: Catalog, path: Path,
-                 language: str = "zh") -> dict:
+def process_file(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, path: Path, language: str = "zh"
+) -> dict:
     """Imports one inbox file (all-or-nothing), writes `<name>.result.json` beside it and moves
     the file into `done/` or `rejected/`. Returns the result object."""
     data = path.read_bytes()
@@ -73,8 +79,13 @@ def process_inbox(con: duckdb.DuckDBPyConnection, catalog: Catalog, folder: Path
 class InboxWatcher(threading.Thread):
     """Polls the inbox folder in the dashboard process, which owns the database."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, catalog: Catalog, folder: Path,
-                 interval: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        catalog: Catalog,
+        folder: Path,
+        interval: float = POLL_SECONDS,
+    ) -> None:
         super().__init__(name="inbox-watcher", daemon=True)
         self.con = con
         self.catalog = catalog

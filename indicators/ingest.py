@@ -1328,12 +1328,14 @@ def _taken_texts(texts: pd.Series, indices: np.ndarray) -> pd.Series:
         table = np.frombuffer(b"".join(encoded), dtype=f"S{width}")
         data = table[indices].view(np.uint8)
         offsets = np.arange(len(indices) + 1, dtype=np.int64) * width
-        array = pa.LargeStringArray.from_buffers(len(indices), pa.py_buffer(offsets),
-                                                 pa.py_buffer(data))
+        array = pa.LargeStringArray.from_buffers(
+            len(indices), pa.py_buffer(offsets), pa.py_buffer(data)
+        )
     else:
         dictionary = pa.array(texts.to_numpy(dtype=object, na_value=None), type=pa.large_string())
-        array = pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int64()),
-                                               dictionary).dictionary_decode()
+        array = pa.DictionaryArray.from_arrays(
+            pa.array(indices, type=pa.int64()), dictionary
+        ).dictionary_decode()
     return pd.Series(pd.arrays.ArrowStringArray(array, dtype=STRING_DTYPE))
 
 

@@ -55,8 +55,13 @@ class ImportReport:
 
 
 def _problem_dict(problem: Problem, language: str) -> dict:
-    return {"row": problem.row, "column": problem.column, "code": problem.code,
-            "value": problem.value, "message": problem.message(language)}
+    return {
+        "row": problem.row,
+        "column": problem.column,
+        "code": problem.code,
+        "value": problem.value,
+        "message": problem.message(language),
+    }
 
 
 def open_store(path: str | Path, catalog: Catalog) -> duckdb.DuckDBPyConnection:
@@ -98,8 +103,15 @@ def import_upload(
     try:
         require(principal, "upload")
     except AccessDenied:
-        audit.record(con, actor=principal.name, action="upload", outcome="refused", target=file_name,
-                     source=source, detail="role may not upload")
+        audit.record(
+            con,
+            actor=principal.name,
+            action="upload",
+            outcome="refused",
+            target=file_name,
+            source=source,
+            detail="role may not upload",
+        )
         raise
     report_progress = progress or _no_progress
     report_progress(0.05, "read")
@@ -107,24 +119,39 @@ def import_upload(
     parsed = parse_upload(file_name, data, catalog, registry_codes=known, today=today)
     report_progress(0.6, "validated")
     errors = list(parsed.errors) + _scope_problems(parsed, principal.org_code)
-    error_rows = set(parsed.error_rows) | {p.row for p in errors if p.row is not None and p.code == "row_out_of_scope"}
-    values = parsed.values[~parsed.values["row"].isin(error_rows)] if len(parsed.values) else parsed.values
+    error_rows = set(parsed.error_rows) | {
+        p.row for p in errors if p.row is not None and p.code == "row_out_of_scope"
+    }
+    values = (
+        parsed.values[~parsed.values["row"].isin(error_rows)]
+        if len(parsed.values)
+        else parsed.values
+    )
     accepted_rows = len(set(values["row"])) if len(values) else 0
     report = ImportReport(
-        file=file_name, sha256=parsed.sha256, status="rejected",
+        file=file_name,
+        sha256=parsed.sha256,
+        status="rejected",
         rows_total=parsed.rows_total,
         rows_accepted=accepted_rows,
         rows_rejected=parsed.rows_total - accepted_rows if errors else 0,
-        errors=errors, warnings=list(parsed.warnings),
+        errors=errors,
+        warnings=list(parsed.warnings),
     )
     if errors and (not accept_valid or parsed.layout is None):
         report.rows_accepted = 0
         report.rows_rejected = parsed.rows_total
         if not dry_run:
             out_of_scope = sum(p.code == "row_out_of_scope" for p in errors)
-            audit.record(con, actor=principal.name, action="upload",
-                         outcome="refused" if out_of_scope else "failed", target=file_name,
-                         source=source, detail=f"rejected: {len(errors)} errors, {out_of_scope} rows outside scope")
+            audit.record(
+                con,
+                actor=principal.name,
+                action="upload",
+                outcome="refused" if out_of_scope else "failed",
+                target=file_name,
+                source=source,
+                detail=f"rejected: {len(errors)} errors, {out_of_scope} rows outside scope",
+            )
         return report
     if dry_run:
         new, changed, unchanged = store.classify_values(con, values)
@@ -134,16 +161,27 @@ def import_upload(
         return report
     with store.transaction(con) as cursor:
         outcome = store.write_values(
-            cursor, values, user=principal.name, file_name=file_name, sha256=parsed.sha256,
-            rows_total=report.rows_total, rows_accepted=report.rows_accepted,
+            cursor,
+            values,
+            user=principal.name,
+            file_name=file_name,
+            sha256=parsed.sha256,
+            rows_total=report.rows_total,
+            rows_accepted=report.rows_accepted,
             rows_rejected=report.rows_rejected,
         )
         report_progress(0.8, "written")
         if outcome.status == "committed":
             report.recompute = recompute_affected(cursor, catalog, outcome.affected)
-        audit.record(cursor, actor=principal.name, action="upload", target=file_name, source=source,
-                     detail=f"{outcome.status} batch={outcome.batch_id} new={outcome.values_new} "
-                            f"changed={outcome.values_changed} rejected_rows={report.rows_rejected}")
+        audit.record(
+            cursor,
+            actor=principal.name,
+            action="upload",
+            target=file_name,
+            source=source,
+            detail=f"{outcome.status} batch={outcome.batch_id} new={outcome.values_new} "
+            f"changed={outcome.values_changed} rejected_rows={report.rows_rejected}",
+        )
     report_progress(1.0, "recomputed")
     report.status = outcome.status
     report.batch_id = outcome.batch_id
@@ -165,17 +203,29 @@ def _scope_problems(parsed: ParsedUpload, scope_code: str | None) -> list[Proble
     prefix = scope_prefix(scope_code)
     outside = parsed.values[~parsed.values["community_code"].str.startswith(prefix)]
     problems = []
-    for row, code in outside[["row", "community_code"]].drop_duplicates("row").itertuples(index=False):
-        problems.append(Problem(
-            code="row_out_of_scope", row=int(row), column="社区代码", value=code,
-            message_zh=f"第{row}行的社区“{code}”不在您的管辖范围（{scope_code}）内，不能上报。",
-            message_en=f"Row {row}: community {code} is outside your area ({scope_code}); you cannot upload for it.",
-        ))
+    for row, code in (
+        outside[["row", "community_code"]].drop_duplicates("row").itertuples(index=False)
+    ):
+        problems.append(
+            Problem(
+                code="row_out_of_scope",
+                row=int(row),
+                column="社区代码",
+                value=code,
+                message_zh=f"第{row}行的社区“{code}”不在您的管辖范围（{scope_code}）内，不能上报。",
+                message_en=f"Row {row}: community {code} is outside your area ({scope_code}); you cannot upload for it.",
+            )
+        )
     return problems
 
 
-def rollback_batch(con: duckdb.DuckDBPyConnection, catalog: Catalog, batch_id: int,
-                   principal: Principal, source: str | None = None) -> store.BatchOutcome:
+def rollback_batch(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    batch_id: int,
+    principal: Principal,
+    source: str | None = None,
+) -> store.BatchOutcome:
     """Undoes one import batch and recomputes what it touched; raises StoreError if refused.
 
     Only the batch's owner (within their subtree) or an admin may roll a batch back. Audited,
@@ -187,17 +237,31 @@ def rollback_batch(con: duckdb.DuckDBPyConnection, catalog: Catalog, batch_id: i
             _check_rollback_rights(cursor, batch_id, principal)
             outcome = store.rollback_values(cursor, batch_id, principal.name)
             recompute_affected(cursor, catalog, outcome.affected)
-            audit.record(cursor, actor=principal.name, action="rollback", target=f"batch {batch_id}",
-                         source=source, detail=f"by batch {outcome.batch_id}, {outcome.values_changed} values restored")
+            audit.record(
+                cursor,
+                actor=principal.name,
+                action="rollback",
+                target=f"batch {batch_id}",
+                source=source,
+                detail=f"by batch {outcome.batch_id}, {outcome.values_changed} values restored",
+            )
     except store.StoreError as error:
-        audit.record(con, actor=principal.name, action="rollback", target=f"batch {batch_id}",
-                     outcome="refused" if isinstance(error, AccessDenied) else "failed",
-                     source=source, detail=error.code)
+        audit.record(
+            con,
+            actor=principal.name,
+            action="rollback",
+            target=f"batch {batch_id}",
+            outcome="refused" if isinstance(error, AccessDenied) else "failed",
+            source=source,
+            detail=error.code,
+        )
         raise
     return outcome
 
 
-def _check_rollback_rights(con: duckdb.DuckDBPyConnection, batch_id: int, principal: Principal) -> None:
+def _check_rollback_rights(
+    con: duckdb.DuckDBPyConnection, batch_id: int, principal: Principal
+) -> None:
     if principal.role == "admin":
         return
     found = store.batch(con, batch_id)
@@ -234,29 +298,53 @@ def read_registry(file_name: str, data: bytes) -> ParsedRegistry:
 
     table = read_table(file_name, data)
     if table.error is not None:
-        return ParsedRegistry(pd.DataFrame(), [(0, "", "", table.error.message_zh, table.error.message_en)])
+        return ParsedRegistry(
+            pd.DataFrame(), [(0, "", "", table.error.message_zh, table.error.message_en)]
+        )
     header = table.rows[0] if table.rows else []
     frame = pd.DataFrame(table.rows[1:], columns=header) if header else pd.DataFrame()
     return registry_from_frame(frame, header_row=table.first_row)
 
 
-def import_registry(con: duckdb.DuckDBPyConnection, catalog: Catalog, units: pd.DataFrame,
-                    user: str, file_name: str | None = None, data: bytes | None = None) -> int:
+def import_registry(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    units: pd.DataFrame,
+    user: str,
+    file_name: str | None = None,
+    data: bytes | None = None,
+) -> int:
     """Adds or updates org units, keeping the history of renames; returns how many changed."""
     with store.transaction(con) as cursor:
         batch_id = store.next_batch_id(cursor)
         changed = store.upsert_orgs(cursor, units, batch_id)
-        cursor.execute(store.SQL_INSERT_BATCH, [
-            batch_id, "orgs", file_name, hashlib.sha256(data).hexdigest() if data else None, user,
-            store.utc_now(), "committed", len(units), len(units), 0, 0, changed, len(units) - changed, None,
-        ])
+        cursor.execute(
+            store.SQL_INSERT_BATCH,
+            [
+                batch_id,
+                "orgs",
+                file_name,
+                hashlib.sha256(data).hexdigest() if data else None,
+                user,
+                store.utc_now(),
+                "committed",
+                len(units),
+                len(units),
+                0,
+                0,
+                changed,
+                len(units) - changed,
+                None,
+            ],
+        )
         if changed and store.value_count(cursor):
             recompute_all(cursor, catalog)
     return changed
 
 
-def init_database(path: str | Path, catalog: Catalog, demo: bool = False,
-                  last_month: str | None = None) -> duckdb.DuckDBPyConnection:
+def init_database(
+    path: str | Path, catalog: Catalog, demo: bool = False, last_month: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Creates the database (with the synthetic demo city when `demo`)."""
     con = open_store(path, catalog)
     if demo and not store.registry(con, scope=None).shape[0]:
@@ -264,7 +352,9 @@ def init_database(path: str | Path, catalog: Catalog, demo: bool = False,
     return con
 
 
-def load_demo(con: duckdb.DuckDBPyConnection, catalog: Catalog, last_month: str | None = None) -> None:
+def load_demo(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, last_month: str | None = None
+) -> None:
     """Loads the synthetic demo city (示例数据) into an empty database in one transaction."""
     from indicators.demo import build_demo
 
@@ -272,13 +362,36 @@ def load_demo(con: duckdb.DuckDBPyConnection, catalog: Catalog, last_month: str 
     with store.transaction(con) as cursor:
         batch_id = store.next_batch_id(cursor)
         store.upsert_orgs(cursor, city.registry, batch_id)
-        cursor.execute(store.SQL_INSERT_BATCH, [
-            batch_id, "orgs", "示例数据（虚构）", None, DEMO_USER, store.utc_now(), "committed",
-            len(city.registry), len(city.registry), 0, 0, len(city.registry), 0, None,
-        ])
-        store.write_values(cursor, city.values, user=DEMO_USER, file_name="示例数据（虚构）",
-                           sha256=None, rows_total=len(city.values), rows_accepted=len(city.values),
-                           rows_rejected=0, kind="demo")
+        cursor.execute(
+            store.SQL_INSERT_BATCH,
+            [
+                batch_id,
+                "orgs",
+                "示例数据（虚构）",
+                None,
+                DEMO_USER,
+                store.utc_now(),
+                "committed",
+                len(city.registry),
+                len(city.registry),
+                0,
+                0,
+                len(city.registry),
+                0,
+                None,
+            ],
+        )
+        store.write_values(
+            cursor,
+            city.values,
+            user=DEMO_USER,
+            file_name="示例数据（虚构）",
+            sha256=None,
+            rows_total=len(city.values),
+            rows_accepted=len(city.values),
+            rows_rejected=0,
+            kind="demo",
+        )
         store.set_meta(cursor, "demo", "true")
         accounts.add_demo_accounts(cursor, city.registry)
         recompute_all(cursor, catalog)

@@ -105,33 +105,69 @@ def registry_from_frame(frame: pd.DataFrame, header_row: int = 1) -> ParsedRegis
     for required in ("code", "name"):
         if required not in frame.columns:
             zh = "代码" if required == "code" else "名称"
-            errors.append((header_row, required, "", f"缺少“{zh}”列（表头应为：代码, 名称, 常住人口）。",
-                           f"The column '{required}' is missing (headers: code, name, population)."))
+            errors.append(
+                (
+                    header_row,
+                    required,
+                    "",
+                    f"缺少“{zh}”列（表头应为：代码, 名称, 常住人口）。",
+                    f"The column '{required}' is missing (headers: code, name, population).",
+                )
+            )
     if errors:
-        return ParsedRegistry(pd.DataFrame(columns=["code", "name", "level", "parent_code", "population"]), errors)
-    units = pd.DataFrame({
-        "code": frame["code"].astype(str).str.strip(),
-        "name": frame["name"].astype(str).str.strip(),
-        "population": pd.to_numeric(
-            frame["population"].astype(str).str.replace(",", "").str.strip(), errors="coerce"
-        ) if "population" in frame.columns else pd.Series([float("nan")] * len(frame)),
-    })
+        return ParsedRegistry(
+            pd.DataFrame(columns=["code", "name", "level", "parent_code", "population"]), errors
+        )
+    units = pd.DataFrame(
+        {
+            "code": frame["code"].astype(str).str.strip(),
+            "name": frame["name"].astype(str).str.strip(),
+            "population": pd.to_numeric(
+                frame["population"].astype(str).str.replace(",", "").str.strip(), errors="coerce"
+            )
+            if "population" in frame.columns
+            else pd.Series([float("nan")] * len(frame)),
+        }
+    )
     units["row"] = range(header_row + 1, header_row + 1 + len(units))
     units = units[(units["code"] != "") & (units["code"] != "nan")]
     for row, code, name in units[["row", "code", "name"]].itertuples(index=False):
         if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", code):
-            errors.append((row, "code", code, f"第{row}行“代码”列的值“{code}”被Excel显示为科学计数法，请将该列设置为文本格式后填写完整的12位代码。",
-                           f"Row {row}, column 'code': '{code}' was turned into scientific notation by Excel; format the column as text and enter all 12 digits."))
+            errors.append(
+                (
+                    row,
+                    "code",
+                    code,
+                    f"第{row}行“代码”列的值“{code}”被Excel显示为科学计数法，请将该列设置为文本格式后填写完整的12位代码。",
+                    f"Row {row}, column 'code': '{code}' was turned into scientific notation by Excel; format the column as text and enter all 12 digits.",
+                )
+            )
         elif not is_valid_code(code):
-            errors.append((row, "code", code, f"第{row}行“代码”列的值“{code}”不是有效的12位统计用区划代码。",
-                           f"Row {row}, column 'code': '{code}' is not a valid 12-digit division code."))
+            errors.append(
+                (
+                    row,
+                    "code",
+                    code,
+                    f"第{row}行“代码”列的值“{code}”不是有效的12位统计用区划代码。",
+                    f"Row {row}, column 'code': '{code}' is not a valid 12-digit division code.",
+                )
+            )
         if not name or name == "nan":
-            errors.append((row, "name", name, f"第{row}行缺少名称。", f"Row {row}: the name is empty."))
+            errors.append(
+                (row, "name", name, f"第{row}行缺少名称。", f"Row {row}: the name is empty.")
+            )
     duplicated = units[units.duplicated("code", keep=False)]
     for code, group in duplicated.groupby("code"):
         rows = "、".join(str(r) for r in group["row"])
-        errors.append((int(group["row"].iloc[-1]), "code", code, f"代码“{code}”在第{rows}行重复出现。",
-                       f"The code '{code}' appears more than once (rows {rows.replace('、', ', ')})."))
+        errors.append(
+            (
+                int(group["row"].iloc[-1]),
+                "code",
+                code,
+                f"代码“{code}”在第{rows}行重复出现。",
+                f"The code '{code}' appears more than once (rows {rows.replace('、', ', ')}).",
+            )
+        )
     if errors:
         return ParsedRegistry(units.iloc[0:0], errors)
     units["level"] = units["code"].map(level_of)

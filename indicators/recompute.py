@@ -16,9 +16,25 @@ from indicators.scoring import aggregate_months, rollup, score_values
 GRANULARITIES = ("month", "quarter", "year")
 ROLLUP_LEVELS = ("street", "district")
 UNIT_SCORE_COLUMNS = [
-    "unit_level", "code", "period", "index", "coverage", "withheld",
-    "withheld_reason", "communities", "scored", "level", "raw_level", "previous_level",
-    "carried_level", "level_changed", "reason_code", "reason_zh", "reason_en", "trend", "slope",
+    "unit_level",
+    "code",
+    "period",
+    "index",
+    "coverage",
+    "withheld",
+    "withheld_reason",
+    "communities",
+    "scored",
+    "level",
+    "raw_level",
+    "previous_level",
+    "carried_level",
+    "level_changed",
+    "reason_code",
+    "reason_zh",
+    "reason_en",
+    "trend",
+    "slope",
 ]
 # A full recompute works through whole districts of about this many communities at a time:
 # every result depends only on a community's own values or on the communities of its district,
@@ -158,8 +174,9 @@ def _district_chunks(codes: list[str], size: int) -> list[list[str]]:
     return chunks
 
 
-def recompute_affected(con: duckdb.DuckDBPyConnection, catalog: Catalog,
-                       affected: pd.DataFrame) -> RecomputeStats:
+def recompute_affected(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, affected: pd.DataFrame
+) -> RecomputeStats:
     """Recomputes the communities in `affected` (community_code, since) and their parents,
     from the earliest affected month forward; earlier periods keep their stored results."""
     if affected.empty:
@@ -168,8 +185,13 @@ def recompute_affected(con: duckdb.DuckDBPyConnection, catalog: Catalog,
     return _recompute(con, catalog, sorted(affected["community_code"].unique()), since=since)
 
 
-def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str],
-               since: str | None, stats: RecomputeStats | None = None) -> RecomputeStats:
+def _recompute(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    codes: list[str],
+    since: str | None,
+    stats: RecomputeStats | None = None,
+) -> RecomputeStats:
     """Scores `codes` (sorted community codes) and their streets and districts from `since`
     (None: their whole history, everything of theirs already deleted), adding to `stats`."""
     stats = stats or RecomputeStats(communities=len(codes), since=since)
@@ -210,13 +232,15 @@ def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str
 
         _register_codes(con, codes)
         units = tables.unit_scores.rename(columns={"community_code": "code"})
-        levelled = _with_history(con, catalog, units.assign(unit_level="community"),
-                                 granularity, start, full)
+        levelled = _with_history(
+            con, catalog, units.assign(unit_level="community"), granularity, start, full
+        )
         clock.lap(f"levels {granularity}")
         stats.rows_written += _insert_unit_scores(con, levelled, version, granularity)
         stats.rows_written += _insert_dimensions(con, units, catalog, version, granularity)
-        stats.rows_written += _insert_indicator_scores(con, tables.indicator_scores, catalog,
-                                                       version, granularity)
+        stats.rows_written += _insert_indicator_scores(
+            con, tables.indicator_scores, catalog, version, granularity
+        )
         clock.lap(f"write {granularity}")
 
         # A full recompute has every community's rows at hand; otherwise the siblings of the
@@ -235,12 +259,19 @@ def _recompute(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str
     if not full:
         con.execute(SQL_DELETE_JUMPS, [version, earliest])
     if len(flagged):
-        frame = pd.DataFrame({
-            "code": flagged["community_code"], "period": flagged["period"],
-            "indicator": flagged["indicator"], "value": flagged["value"],
-            "median": flagged["median"], "mad": flagged["mad"], "robust_z": flagged["robust_z"],
-            "reason_zh": flagged["reason_zh"], "reason_en": flagged["reason_en"],
-        })
+        frame = pd.DataFrame(
+            {
+                "code": flagged["community_code"],
+                "period": flagged["period"],
+                "indicator": flagged["indicator"],
+                "value": flagged["value"],
+                "median": flagged["median"],
+                "mad": flagged["mad"],
+                "robust_z": flagged["robust_z"],
+                "reason_zh": flagged["reason_zh"],
+                "reason_en": flagged["reason_en"],
+            }
+        )
         _insert(con, "jumps", frame, {"version": version})
     clock.lap("write jumps")
     return stats
@@ -263,8 +294,9 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return con.sql(sql, params=params or None).to_arrow_table().to_pandas()
 
 
-def _load_months(con: duckdb.DuckDBPyConnection, catalog: Catalog,
-                 since: str | None) -> pd.DataFrame:
+def _load_months(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, since: str | None
+) -> pd.DataFrame:
     """The monthly values of the affected communities a recompute from `since` needs (all
     of them when None).
 
@@ -282,8 +314,11 @@ def _load_months(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         return recent
     con.register("short_series", short)
     try:
-        older = _frame(con, SQL_VALUES_OF_SERIES,
-                       [shift_month(since, -window * JUMP_LOOKBACK_FACTOR), recent_from])
+        older = _frame(
+            con,
+            SQL_VALUES_OF_SERIES,
+            [shift_month(since, -window * JUMP_LOOKBACK_FACTOR), recent_from],
+        )
     finally:
         con.unregister("short_series")
     return pd.concat([older, recent], ignore_index=True)
@@ -293,8 +328,9 @@ def _register_codes(con: duckdb.DuckDBPyConnection, codes: list[str]) -> None:
     con.register("affected_codes", pd.DataFrame({"code": pd.Series(codes, dtype="str")}))
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
-            constants: dict[str, object]) -> int:
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, constants: dict[str, object]
+) -> int:
     """Inserts the frame's columns plus constant columns (passed as parameters, not repeated
     in a column of the frame)."""
     if frame.empty:
@@ -304,15 +340,23 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
         names = [*constants, *frame.columns]
         columns = ", ".join(f'"{c}"' for c in names)
         selected = ", ".join(["?"] * len(constants) + [f'"{c}"' for c in frame.columns])
-        con.execute(f"INSERT INTO {table} ({columns}) SELECT {selected} FROM rows_to_insert",  # noqa: S608 - table and columns are ours
-                    list(constants.values()))
+        con.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {selected} FROM rows_to_insert",  # noqa: S608 - table and columns are ours
+            list(constants.values()),
+        )
     finally:
         con.unregister("rows_to_insert")
     return len(frame)
 
 
-def _with_history(con: duckdb.DuckDBPyConnection, catalog: Catalog, units: pd.DataFrame,
-                  granularity: str, start: str, full: bool) -> pd.DataFrame:
+def _with_history(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    units: pd.DataFrame,
+    granularity: str,
+    start: str,
+    full: bool,
+) -> pd.DataFrame:
     """Levels and trends of `units` (code, period, index, …; their codes registered as
     affected_codes), continuing each unit's stored history before `start`: its last known
     level, and the index of the periods the trend window reaches back into. Returns the rows
@@ -325,13 +369,15 @@ def _with_history(con: duckdb.DuckDBPyConnection, catalog: Catalog, units: pd.Da
         if len(history):
             series = pd.concat([history, series], ignore_index=True)
         last = _frame(con, SQL_LAST_CARRIED_LEVEL, [catalog.version, granularity, start])
-        initial = pd.Series(last["carried_level"].to_numpy(dtype=object),
-                            index=last["code"].to_numpy(dtype=object))
+        initial = pd.Series(
+            last["carried_level"].to_numpy(dtype=object), index=last["code"].to_numpy(dtype=object)
+        )
     levelled = alerts.assign_levels(units, catalog, key="code", initial=initial)
     periods = _calendar(series["period"], granularity)
     trend = alerts.trends(series, catalog, periods, key="code")
-    return levelled.merge(trend[["code", "period", "trend", "slope"]], on=["code", "period"],
-                          how="left")
+    return levelled.merge(
+        trend[["code", "period", "trend", "slope"]], on=["code", "period"], how="left"
+    )
 
 
 def _shift_period(period: str, count: int) -> str:
@@ -361,16 +407,26 @@ def _calendar(periods: pd.Series, granularity: str) -> list[str]:
     return labels
 
 
-def _insert_unit_scores(con: duckdb.DuckDBPyConnection, levelled: pd.DataFrame, version: str,
-                        granularity: str) -> int:
+def _insert_unit_scores(
+    con: duckdb.DuckDBPyConnection, levelled: pd.DataFrame, version: str, granularity: str
+) -> int:
     """Rows of `levelled` (with their unit_level) into unit_scores."""
     frame = levelled.assign(**{c: None for c in UNIT_SCORE_COLUMNS if c not in levelled.columns})
-    return _insert(con, "unit_scores", frame[UNIT_SCORE_COLUMNS],
-                   {"version": version, "granularity": granularity})
+    return _insert(
+        con,
+        "unit_scores",
+        frame[UNIT_SCORE_COLUMNS],
+        {"version": version, "granularity": granularity},
+    )
 
 
-def _insert_dimensions(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, catalog: Catalog,
-                       version: str, granularity: str) -> int:
+def _insert_dimensions(
+    con: duckdb.DuckDBPyConnection,
+    units: pd.DataFrame,
+    catalog: Catalog,
+    version: str,
+    granularity: str,
+) -> int:
     """One row per unit, period and weighted dimension with a score."""
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
     if units.empty or not dimension_ids:
@@ -385,16 +441,22 @@ def _insert_dimensions(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, cata
     return int(frame[dimension_ids].notna().to_numpy().sum())
 
 
-def _insert_indicator_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame,
-                             catalog: Catalog, version: str, granularity: str) -> int:
+def _insert_indicator_scores(
+    con: duckdb.DuckDBPyConnection,
+    scores: pd.DataFrame,
+    catalog: Catalog,
+    version: str,
+    granularity: str,
+) -> int:
     frame = scores[["community_code", "period", "indicator", "value", "score", "effective_weight"]]
     if frame.empty:
         return 0
     level, parameters = _level_case(catalog)
     con.register("rows_to_insert", frame)
     try:
-        con.execute(SQL_INSERT_INDICATOR_SCORES.format(level=level),
-                    [version, granularity, *parameters])
+        con.execute(
+            SQL_INSERT_INDICATOR_SCORES.format(level=level), [version, granularity, *parameters]
+        )
     finally:
         con.unregister("rows_to_insert")
     return len(frame)
@@ -417,13 +479,22 @@ def _community_rows(levelled: pd.DataFrame, units: pd.DataFrame, catalog: Catalo
     the rows the roll-ups read back from the store, taken from memory."""
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
     rows = levelled[["code", "period", "index", "level"]].merge(
-        units[["code", "period", *dimension_ids]], on=["code", "period"], how="left")
+        units[["code", "period", *dimension_ids]], on=["code", "period"], how="left"
+    )
     return rows.rename(columns={"code": "community_code"})
 
 
-def _rollups(con: duckdb.DuckDBPyConnection, catalog: Catalog, registry: pd.DataFrame,
-             parents: list[str], granularity: str, start: str, full: bool,
-             stats: RecomputeStats, communities: pd.DataFrame | None) -> None:
+def _rollups(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    registry: pd.DataFrame,
+    parents: list[str],
+    granularity: str,
+    start: str,
+    full: bool,
+    stats: RecomputeStats,
+    communities: pd.DataFrame | None,
+) -> None:
     version = catalog.version
     dimension_ids = [d.id for d in catalog.weighted_dimensions]
     if communities is None:
@@ -431,14 +502,21 @@ def _rollups(con: duckdb.DuckDBPyConnection, catalog: Catalog, registry: pd.Data
         columns = ", ".join(SQL_DIMENSION_COLUMN.format(id=d) for d in dimension_ids)
         con.register("affected_districts", districts)
         try:
-            communities = _frame(con, SQL_COMMUNITY_ROWS_UNDER.format(dimensions=columns or "NULL"),
-                                 [version, granularity, start])
+            communities = _frame(
+                con,
+                SQL_COMMUNITY_ROWS_UNDER.format(dimensions=columns or "NULL"),
+                [version, granularity, start],
+            )
         finally:
             con.unregister("affected_districts")
     # Streets and districts go through levels, trends and the writes together.
     rolled = pd.concat(
-        [rollup(communities, registry, catalog, unit_level).assign(unit_level=unit_level)
-         for unit_level in ROLLUP_LEVELS], ignore_index=True)
+        [
+            rollup(communities, registry, catalog, unit_level).assign(unit_level=unit_level)
+            for unit_level in ROLLUP_LEVELS
+        ],
+        ignore_index=True,
+    )
     rolled = rolled[rolled["code"].isin(parents)]
     _register_codes(con, parents)
     levelled = _with_history(con, catalog, rolled, granularity, start, full)
@@ -446,15 +524,18 @@ def _rollups(con: duckdb.DuckDBPyConnection, catalog: Catalog, registry: pd.Data
     stats.rows_written += _insert_unit_scores(con, levelled, version, granularity)
     stats.rows_written += _insert_dimensions(con, rolled, catalog, version, granularity)
     count_columns = [f"n_{lv}" for lv in catalog.level_ids] + ["n_withheld", "n_missing"]
-    counts = rolled.melt(id_vars=["code", "period"], value_vars=count_columns,
-                         var_name="state", value_name="n")
+    counts = rolled.melt(
+        id_vars=["code", "period"], value_vars=count_columns, var_name="state", value_name="n"
+    )
     counts["state"] = counts["state"].str.slice(2)
-    stats.rows_written += _insert(con, "level_counts", counts,
-                                  {"version": version, "granularity": granularity})
+    stats.rows_written += _insert(
+        con, "level_counts", counts, {"version": version, "granularity": granularity}
+    )
 
 
-def _escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str],
-                 granularity: str) -> None:
+def _escalations(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[str], granularity: str
+) -> None:
     _register_codes(con, codes)
     series = _frame(con, SQL_LEVEL_SERIES, [catalog.version, granularity])
     con.execute(SQL_DELETE_ESCALATIONS, [catalog.version])
@@ -467,14 +548,16 @@ def _escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, codes: list[s
         states["unit_level"] = unit_level
         frames.append(states)
     states = pd.concat(frames, ignore_index=True)
-    frame = pd.DataFrame({
-        "unit_level": states["unit_level"],
-        "code": states["code"],
-        "period": states["period"],
-        "level": states["level"],
-        "streak": states["streak"].astype("int64"),
-        "escalated": states["escalated"].astype(bool),
-        "reason_zh": states["escalation_reason_zh"],
-        "reason_en": states["escalation_reason_en"],
-    })
+    frame = pd.DataFrame(
+        {
+            "unit_level": states["unit_level"],
+            "code": states["code"],
+            "period": states["period"],
+            "level": states["level"],
+            "streak": states["streak"].astype("int64"),
+            "escalated": states["escalated"].astype(bool),
+            "reason_zh": states["escalation_reason_zh"],
+            "reason_en": states["escalation_reason_en"],
+        }
+    )
     _insert(con, "escalations", frame, {"version": catalog.version})

@@ -735,7 +735,9 @@ def _escalation_table(source: ReportSource, prefix: str) -> pd.DataFrame:
 
 def _movers(source: ReportSource, communities: pd.DataFrame) -> pd.DataFrame:
     changes = communities.dropna(subset=["change"])
-    changes = changes.assign(index_from=changes["index"] - changes["change"], index_to=changes["index"])
+    changes = changes.assign(
+        index_from=changes["index"] - changes["change"], index_to=changes["index"]
+    )
     table = biggest_movers(changes, MOVERS_SHOWN)
     table["drivers"] = drivers_of(table, source.contributions, DRIVERS_NAMED)
     return table[["code", "name", "index_from", "index_to", "change", "direction", "drivers"]]

@@ -48,7 +48,9 @@ def indicator_table(catalog: Catalog) -> pd.DataFrame:
         {
             "indicator": [i.id for i in catalog.indicators],
             "dimension": [i.dimension for i in catalog.indicators],
-            "weight": [i.weight if dimension_weight[i.dimension] > 0 else 0.0 for i in catalog.indicators],
+            "weight": [
+                i.weight if dimension_weight[i.dimension] > 0 else 0.0 for i in catalog.indicators
+            ],
             "best": [i.best for i in catalog.indicators],
             "worst": [i.worst for i in catalog.indicators],
             "log": [i.transform == "log" for i in catalog.indicators],
@@ -58,8 +60,9 @@ def indicator_table(catalog: Catalog) -> pd.DataFrame:
     )
 
 
-def score_raw(values: pd.Series | np.ndarray, best: np.ndarray, worst: np.ndarray,
-              log: np.ndarray) -> np.ndarray:
+def score_raw(
+    values: pd.Series | np.ndarray, best: np.ndarray, worst: np.ndarray, log: np.ndarray
+) -> np.ndarray:
     """100 × clamp((f(x) − f(worst)) / (f(best) − f(worst)), 0, 1), f = identity or ln."""
     x = np.asarray(values, dtype="float64")
     best = np.asarray(best, dtype="float64")
@@ -97,10 +100,12 @@ def _unit_codes(community: pd.Series, period: pd.Series) -> tuple[np.ndarray, pd
     period_ids, periods = pd.factorize(period)
     combined = community_ids.astype("int64") * max(len(periods), 1) + period_ids
     unit_ids, unit_keys = pd.factorize(combined)
-    units = pd.DataFrame({
-        "community_code": communities.take(unit_keys // max(len(periods), 1)),
-        "period": periods.take(unit_keys % max(len(periods), 1)),
-    })
+    units = pd.DataFrame(
+        {
+            "community_code": communities.take(unit_keys // max(len(periods), 1)),
+            "period": periods.take(unit_keys % max(len(periods), 1)),
+        }
+    )
     return unit_ids.astype("int64"), units
 
 
@@ -140,7 +145,9 @@ def score_values(values: pd.DataFrame, catalog: Catalog) -> ScoreTables:
         )
 
     score = score_raw(
-        value, meta["best"].to_numpy()[position], meta["worst"].to_numpy()[position],
+        value,
+        meta["best"].to_numpy()[position],
+        meta["worst"].to_numpy()[position],
         meta["log"].to_numpy()[position],
     )
     weight = meta["weight"].to_numpy()[position]
@@ -194,7 +201,8 @@ def score_values(values: pd.DataFrame, catalog: Catalog) -> ScoreTables:
     counted_units = unit_ids[counted]
     with np.errstate(divide="ignore", invalid="ignore"):
         effective[counted] = (
-            dim_weights[dim[counted]] * weight[counted]
+            dim_weights[dim[counted]]
+            * weight[counted]
             / available[counted_units, dim[counted]]
             / present_weight[counted_units]
         )
@@ -203,23 +211,26 @@ def score_values(values: pd.DataFrame, catalog: Catalog) -> ScoreTables:
     units["index"] = np.where(withheld, np.nan, index)
     units["withheld"] = withheld
     units["withheld_reason"] = pd.Series(
-        np.where(missing_dimension, WITHHELD_DIMENSION,
-                 np.where(low_coverage, WITHHELD_COVERAGE, None)),
+        np.where(
+            missing_dimension, WITHHELD_DIMENSION, np.where(low_coverage, WITHHELD_COVERAGE, None)
+        ),
         dtype="object",
     )
     for column, dimension in enumerate(dimension_ids):
         units[dimension] = dims[:, column]
 
-    indicator_scores = pd.DataFrame({
-        "community_code": rows["community_code"],
-        "period": rows["period"],
-        "indicator": meta["indicator"].take(position).reset_index(drop=True),
-        "dimension": meta["dimension"].take(position).reset_index(drop=True),
-        "value": value,
-        "score": score,
-        "nominal_weight": nominal,
-        "effective_weight": effective,
-    })
+    indicator_scores = pd.DataFrame(
+        {
+            "community_code": rows["community_code"],
+            "period": rows["period"],
+            "indicator": meta["indicator"].take(position).reset_index(drop=True),
+            "dimension": meta["dimension"].take(position).reset_index(drop=True),
+            "value": value,
+            "score": score,
+            "nominal_weight": nominal,
+            "effective_weight": effective,
+        }
+    )
     return ScoreTables(indicator_scores=indicator_scores, unit_scores=units)
 
 
@@ -238,22 +249,31 @@ def aggregate_months(values: pd.DataFrame, granularity: str) -> pd.DataFrame:
     period_ids = label_ids[month_ids]
     indicator_ids, indicators = pd.factorize(frame["indicator"], sort=True)
     n_periods, n_indicators = max(len(periods), 1), max(len(indicators), 1)
-    combined = (community_ids.astype("int64") * n_periods + period_ids) * n_indicators + indicator_ids
+    combined = (
+        community_ids.astype("int64") * n_periods + period_ids
+    ) * n_indicators + indicator_ids
     group_ids, keys = pd.factorize(combined, sort=True)
     value = frame["value"].to_numpy(dtype="float64")
     sums = np.bincount(group_ids, weights=value, minlength=len(keys))
     counts = np.bincount(group_ids, minlength=len(keys))
-    return pd.DataFrame({
-        "community_code": communities.take(keys // (n_periods * n_indicators)),
-        "period": periods.take((keys // n_indicators) % n_periods),
-        "indicator": indicators.take(keys % n_indicators),
-        "value": sums / np.maximum(counts, 1),
-        "months": counts.astype("int64"),
-    })
+    return pd.DataFrame(
+        {
+            "community_code": communities.take(keys // (n_periods * n_indicators)),
+            "period": periods.take((keys // n_indicators) % n_periods),
+            "indicator": indicators.take(keys % n_indicators),
+            "value": sums / np.maximum(counts, 1),
+            "months": counts.astype("int64"),
+        }
+    )
 
 
-def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
-           unit_level: str, weighting: str | None = None) -> pd.DataFrame:
+def rollup(
+    unit_scores: pd.DataFrame,
+    registry: pd.DataFrame,
+    catalog: Catalog,
+    unit_level: str,
+    weighting: str | None = None,
+) -> pd.DataFrame:
     """Street or district scores from their communities' scores, for every period present.
 
     unit_scores: community rows with community_code, period, index, alert `level` (may be
@@ -295,16 +315,21 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     has_index = ~np.isnan(index)
     if weighting == "population":
         population = pd.to_numeric(communities["population"], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan)[registry_position]
+            dtype="float64", na_value=np.nan
+        )[registry_position]
         w = np.where(has_index, population, np.nan)
         w = np.where(np.isnan(w), 0.0, w)
     else:
         w = has_index.astype("float64")
-    sums = {"sum_wx": w * np.where(has_index, index, 0.0), "sum_w": w,
-            "scored": has_index.astype("int64")}
+    sums = {
+        "sum_wx": w * np.where(has_index, index, 0.0),
+        "sum_w": w,
+        "scored": has_index.astype("int64"),
+    }
     for dimension in dimension_ids:
         scores = pd.to_numeric(frame[dimension], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan)
+            dtype="float64", na_value=np.nan
+        )
         present = ~np.isnan(scores)
         weight = np.where(present, w, 0.0)
         sums[f"{dimension}_wx"] = weight * np.where(present, scores, 0.0)
@@ -330,8 +355,18 @@ def rollup(unit_scores: pd.DataFrame, registry: pd.DataFrame, catalog: Catalog,
     out["n_missing"] = (out["communities"] - out["reported"]).clip(lower=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["coverage"] = np.where(out["communities"] > 0, out["scored"] / out["communities"], 0.0)
-    columns = ["code", "period", "index", "coverage", "communities", "scored", *dimension_ids,
-               *[f"n_{lv}" for lv in catalog.level_ids], "n_withheld", "n_missing"]
+    columns = [
+        "code",
+        "period",
+        "index",
+        "coverage",
+        "communities",
+        "scored",
+        *dimension_ids,
+        *[f"n_{lv}" for lv in catalog.level_ids],
+        "n_withheld",
+        "n_missing",
+    ]
     for column in [f"n_{lv}" for lv in catalog.level_ids]:
         out[column] = out[column].fillna(0).astype("int64")
     return out[columns]
@@ -346,7 +381,9 @@ def _parent_function(unit_level: str) -> Callable[[pd.Series], pd.Series]:
     raise ValueError(f"unit_level must be 'street' or 'district', not {unit_level!r}")
 
 
-def attribute_change(indicator_scores: pd.DataFrame, period_from: str, period_to: str) -> pd.DataFrame:
+def attribute_change(
+    indicator_scores: pd.DataFrame, period_from: str, period_to: str
+) -> pd.DataFrame:
     """Splits each community's index change between two periods into indicator contributions.
 
     For the arithmetic index, index = Σ effective_weight × score, so the contribution of an
@@ -361,15 +398,29 @@ def attribute_change(indicator_scores: pd.DataFrame, period_from: str, period_to
     cols = ["community_code", "indicator", "value", "score", "effective_weight"]
     before = indexed.loc[indexed["period"] == period_from, cols]
     after = indexed.loc[indexed["period"] == period_to, cols]
-    merged = before.merge(after, on=["community_code", "indicator"], how="outer",
-                          suffixes=("_from", "_to"))
-    merged = merged.rename(columns={
-        "effective_weight_from": "weight_from", "effective_weight_to": "weight_to",
-    })
-    merged[["weight_from", "weight_to"]] = merged[["weight_from", "weight_to"]].fillna(0.0)
-    merged["contribution"] = (
-        merged["weight_to"] * merged["score_to"].fillna(0.0)
-        - merged["weight_from"] * merged["score_from"].fillna(0.0)
+    merged = before.merge(
+        after, on=["community_code", "indicator"], how="outer", suffixes=("_from", "_to")
     )
-    return merged[["community_code", "indicator", "value_from", "value_to", "score_from",
-                   "score_to", "weight_from", "weight_to", "contribution"]]
+    merged = merged.rename(
+        columns={
+            "effective_weight_from": "weight_from",
+            "effective_weight_to": "weight_to",
+        }
+    )
+    merged[["weight_from", "weight_to"]] = merged[["weight_from", "weight_to"]].fillna(0.0)
+    merged["contribution"] = merged["weight_to"] * merged["score_to"].fillna(0.0) - merged[
+        "weight_from"
+    ] * merged["score_from"].fillna(0.0)
+    return merged[
+        [
+            "community_code",
+            "indicator",
+            "value_from",
+            "value_to",
+            "score_from",
+            "score_to",
+            "weight_from",
+            "weight_to",
+            "contribution",
+        ]
+    ]

@@ -243,7 +243,9 @@ FROM incoming_orgs i LEFT JOIN orgs o USING (code)
 WHERE o.code IS NULL OR o.name IS DISTINCT FROM i.name
    OR o.population IS DISTINCT FROM CAST(i.population AS BIGINT)
 """
-SQL_INSERT_ORG_HISTORY = "INSERT INTO org_history SELECT code, name, population, ?, ? FROM changed_orgs"
+SQL_INSERT_ORG_HISTORY = (
+    "INSERT INTO org_history SELECT code, name, population, ?, ? FROM changed_orgs"
+)
 SQL_ORG_HISTORY = """
 SELECT code, name, population, valid_from, batch_id FROM org_history
 WHERE code = ? ORDER BY valid_from
@@ -335,8 +337,12 @@ FROM revisions r
 JOIN current_values c USING (community_code, period, indicator)
 WHERE r.batch_id = ?
 """
-SQL_BATCH_COMMUNITIES = "SELECT DISTINCT community_code FROM revisions WHERE batch_id = ? ORDER BY 1"
-SQL_MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = ? WHERE batch_id = ?"
+SQL_BATCH_COMMUNITIES = (
+    "SELECT DISTINCT community_code FROM revisions WHERE batch_id = ? ORDER BY 1"
+)
+SQL_MARK_ROLLED_BACK = (
+    "UPDATE batches SET status = 'rolled_back', rolled_back_by = ? WHERE batch_id = ?"
+)
 SQL_CELL_HISTORY = """
 SELECT r.period, r.indicator, r.revision, r.previous_value, r.value, r.batch_id,
        b.kind, b.file_name, r.user_name, r.recorded_at
@@ -364,7 +370,9 @@ SQL_VALUE_COUNT = "SELECT count(*) FROM current_values"
 # ---- catalog versions ----
 SQL_CATALOG_VERSION = "SELECT fingerprint FROM catalog_versions WHERE version = ?"
 SQL_INSERT_CATALOG_VERSION = "INSERT INTO catalog_versions VALUES (?, ?, ?, ?)"
-SQL_CATALOG_VERSIONS = "SELECT version, fingerprint, registered_at FROM catalog_versions ORDER BY registered_at"
+SQL_CATALOG_VERSIONS = (
+    "SELECT version, fingerprint, registered_at FROM catalog_versions ORDER BY registered_at"
+)
 SQL_SCORED_VERSIONS = "SELECT DISTINCT version FROM unit_scores"
 
 # One process owns the database file (DuckDB allows no other), so one lock serialises its writes.
@@ -414,7 +422,9 @@ def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, SQL_NEXT_BATCH_ID))
 
 
-def connect(path: str | Path = DEFAULT_DB_PATH, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path = DEFAULT_DB_PATH, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Opens the database file (creating its folder), brought up to the current schema.
 
     Raises DatabaseBusyError when another process holds the file.
@@ -440,8 +450,11 @@ def connect(path: str | Path = DEFAULT_DB_PATH, read_only: bool = False) -> duck
                 "(data/inbox/): it imports it and writes a result file beside it; or stop the "
                 "dashboard first.",
             ) from None
-        raise StoreError("database_unreadable", f"无法打开数据库文件 {path}：{error}",
-                         f"Cannot open the database file {path}: {error}") from None
+        raise StoreError(
+            "database_unreadable",
+            f"无法打开数据库文件 {path}：{error}",
+            f"Cannot open the database file {path}: {error}",
+        ) from None
     if not read_only:
         migrate(con)
     return con
@@ -527,8 +540,9 @@ def check_in_scope(code: str, scope: str | None) -> None:
     )
 
 
-def registry(con: duckdb.DuckDBPyConnection, *, scope: str | None,
-             with_ancestors: bool = False) -> pd.DataFrame:
+def registry(
+    con: duckdb.DuckDBPyConnection, *, scope: str | None, with_ancestors: bool = False
+) -> pd.DataFrame:
     """Registered units (code, name, level, parent_code, population) in the subtree of `scope`
     (None = the whole registry); `with_ancestors` adds the street and district above it, so
     a street's account can show the name of its district."""
@@ -536,7 +550,9 @@ def registry(con: duckdb.DuckDBPyConnection, *, scope: str | None,
     return con.execute(SQL_ORGS_IN_SCOPE, [prefix_of_scope(scope), above]).df()
 
 
-def upsert_orgs(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, batch_id: int | None = None) -> int:
+def upsert_orgs(
+    con: duckdb.DuckDBPyConnection, units: pd.DataFrame, batch_id: int | None = None
+) -> int:
     """Adds or updates units (code, name, level, parent_code, population), keeping renames.
 
     Runs inside the caller's transaction; returns how many units were new or changed.
@@ -616,9 +632,25 @@ def write_values(
         return BatchOutcome("unchanged", None, 0, 0, unchanged, affected)
     batch_id = next_batch_id(con)
     now = utc_now()
-    con.execute(SQL_INSERT_BATCH, [batch_id, kind, file_name, sha256, user, now, "committed",
-                                   rows_total, rows_accepted, rows_rejected, new, changed,
-                                   unchanged, None])
+    con.execute(
+        SQL_INSERT_BATCH,
+        [
+            batch_id,
+            kind,
+            file_name,
+            sha256,
+            user,
+            now,
+            "committed",
+            rows_total,
+            rows_accepted,
+            rows_rejected,
+            new,
+            changed,
+            unchanged,
+            None,
+        ],
+    )
     _apply_staged(con, batch_id, now, user, replaces_cells=changed > 0)
     return BatchOutcome("committed", batch_id, new, changed, unchanged, affected)
 
@@ -633,8 +665,13 @@ def _staged_counts(con: duckdb.DuckDBPyConnection, total: int) -> tuple[int, int
     return new, changed, total - new - changed
 
 
-def _apply_staged(con: duckdb.DuckDBPyConnection, batch_id: int, now: dt.datetime, user: str,
-                  replaces_cells: bool = True) -> None:
+def _apply_staged(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    now: dt.datetime,
+    user: str,
+    replaces_cells: bool = True,
+) -> None:
     """Records the staged changes as revisions and makes them current; `replaces_cells` False
     (only new cells staged) skips looking for current rows to replace."""
     con.execute(SQL_INSERT_REVISIONS, [batch_id, now, user])
@@ -668,14 +705,21 @@ def rollback_values(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) ->
     """
     info = batch(con, batch_id)
     if info is None:
-        raise StoreError("batch_unknown", f"批次 {batch_id} 不存在。", f"There is no batch {batch_id}.")
+        raise StoreError(
+            "batch_unknown", f"批次 {batch_id} 不存在。", f"There is no batch {batch_id}."
+        )
     if info["kind"] != "import":
-        raise StoreError("batch_not_import", f"批次 {batch_id} 是一次{info['kind']}操作，不能回滚。",
-                         f"Batch {batch_id} is a {info['kind']}, not an import; it cannot be rolled back.")
+        raise StoreError(
+            "batch_not_import",
+            f"批次 {batch_id} 是一次{info['kind']}操作，不能回滚。",
+            f"Batch {batch_id} is a {info['kind']}, not an import; it cannot be rolled back.",
+        )
     if info["status"] == "rolled_back":
-        raise StoreError("batch_rolled_back",
-                         f"批次 {batch_id} 已于批次 {info['rolled_back_by']} 回滚过。",
-                         f"Batch {batch_id} was already rolled back by batch {info['rolled_back_by']}.")
+        raise StoreError(
+            "batch_rolled_back",
+            f"批次 {batch_id} 已于批次 {info['rolled_back_by']} 回滚过。",
+            f"Batch {batch_id} was already rolled back by batch {info['rolled_back_by']}.",
+        )
     conflicts = con.execute(SQL_BATCH_CELLS_NOT_CURRENT, [batch_id]).df()
     if not conflicts.empty:
         later = sorted({int(b) for b in conflicts["later_batch"].dropna()})
@@ -693,27 +737,55 @@ def rollback_values(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) ->
     affected = con.execute(SQL_STAGED_AFFECTED).df()
     rollback_id = next_batch_id(con)
     now = utc_now()
-    con.execute(SQL_INSERT_BATCH, [rollback_id, "rollback", info["file_name"], info["sha256"], user,
-                                   now, "committed", 0, 0, 0, 0, restored, 0, batch_id])
+    con.execute(
+        SQL_INSERT_BATCH,
+        [
+            rollback_id,
+            "rollback",
+            info["file_name"],
+            info["sha256"],
+            user,
+            now,
+            "committed",
+            0,
+            0,
+            0,
+            0,
+            restored,
+            0,
+            batch_id,
+        ],
+    )
     _apply_staged(con, rollback_id, now, user)
     con.execute(SQL_MARK_ROLLED_BACK, [rollback_id, batch_id])
     return BatchOutcome("committed", rollback_id, 0, restored, 0, affected)
 
 
-def current_values(con: duckdb.DuckDBPyConnection, period: str | None = None, *,
-                   scope: str | None) -> pd.DataFrame:
+def current_values(
+    con: duckdb.DuckDBPyConnection, period: str | None = None, *, scope: str | None
+) -> pd.DataFrame:
     """The current value of every cell (community_code, period, indicator, value) in `scope`."""
     return con.execute(SQL_CURRENT_VALUES, [period, period, prefix_of_scope(scope)]).df()
 
 
-def values_as_of(con: duckdb.DuckDBPyConnection, moment: dt.datetime, period: str | None = None, *,
-                 scope: str | None) -> pd.DataFrame:
+def values_as_of(
+    con: duckdb.DuckDBPyConnection,
+    moment: dt.datetime,
+    period: str | None = None,
+    *,
+    scope: str | None,
+) -> pd.DataFrame:
     """Every cell in `scope` exactly as it stood at `moment` (UTC), rebuilt from the revisions."""
     return con.execute(SQL_VALUES_AS_OF, [moment, period, period, prefix_of_scope(scope)]).df()
 
 
-def cell_history(con: duckdb.DuckDBPyConnection, community_code: str,
-                 indicator: str | None = None, *, scope: str | None) -> pd.DataFrame:
+def cell_history(
+    con: duckdb.DuckDBPyConnection,
+    community_code: str,
+    indicator: str | None = None,
+    *,
+    scope: str | None,
+) -> pd.DataFrame:
     """Every revision of a community's cells: old → new, batch, file, who, when; refused
     when the community lies outside `scope`."""
     check_in_scope(community_code, scope)
@@ -735,8 +807,10 @@ def register_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> bool:
     """
     row = first_row(con, SQL_CATALOG_VERSION, [catalog.version])
     if row is None:
-        con.execute(SQL_INSERT_CATALOG_VERSION, [catalog.version, catalog.fingerprint,
-                                                 catalog.model_dump_json(), utc_now()])
+        con.execute(
+            SQL_INSERT_CATALOG_VERSION,
+            [catalog.version, catalog.fingerprint, catalog.model_dump_json(), utc_now()],
+        )
         return True
     if row[0] != catalog.fingerprint:
         raise StoreError(
@@ -808,13 +882,20 @@ SELECT DISTINCT community_code FROM current_values WHERE period = ? AND starts_w
 """
 
 
-def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
-           granularity: str = "month", unit_level: str = "community",
-           period: str | None = None) -> pd.DataFrame:
+def scores(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    *,
+    scope: str | None,
+    granularity: str = "month",
+    unit_level: str = "community",
+    period: str | None = None,
+) -> pd.DataFrame:
     """Materialised scores with one column per weighted dimension, for units in `scope`."""
     prefix = prefix_of_scope(scope)
-    frame = con.execute(SQL_SCORES, [catalog.version, granularity, unit_level, period, period,
-                                     prefix]).df()
+    frame = con.execute(
+        SQL_SCORES, [catalog.version, granularity, unit_level, period, period, prefix]
+    ).df()
     dims = con.execute(
         SQL_DIMENSIONS, [catalog.version, granularity, period, period, prefix, unit_level]
     ).df()
@@ -823,21 +904,30 @@ def scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | Non
         for dimension in dimension_ids:
             frame[dimension] = float("nan")
         return frame
-    wide = dims.pivot_table(index=["code", "period"], columns="dimension", values="score",
-                            aggfunc="first").reset_index()
+    wide = dims.pivot_table(
+        index=["code", "period"], columns="dimension", values="score", aggfunc="first"
+    ).reset_index()
     wide.columns.name = None
     wide = wide.reindex(columns=["code", "period", *dimension_ids])
     return frame.merge(wide, on=["code", "period"], how="left")
 
 
-def scored_periods(con: duckdb.DuckDBPyConnection, catalog: Catalog,
-                   granularity: str = "month") -> list[str]:
+def scored_periods(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, granularity: str = "month"
+) -> list[str]:
     """Periods that have community scores under the catalog's version, oldest first."""
     return [row[0] for row in con.execute(SQL_PERIODS, [catalog.version, granularity]).fetchall()]
 
 
-def level_counts(con: duckdb.DuckDBPyConnection, catalog: Catalog, code: str, period: str,
-                 granularity: str = "month", *, scope: str | None) -> dict[str, int]:
+def level_counts(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    code: str,
+    period: str,
+    granularity: str = "month",
+    *,
+    scope: str | None,
+) -> dict[str, int]:
     """How many communities of a street or district are at each level (plus withheld, missing);
     refused when the unit lies outside `scope`."""
     check_in_scope(code, scope)
@@ -845,36 +935,66 @@ def level_counts(con: duckdb.DuckDBPyConnection, catalog: Catalog, code: str, pe
     return {state: int(n) for state, n in rows}
 
 
-def escalations(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
-                period: str | None = None) -> pd.DataFrame:
+def escalations(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    *,
+    scope: str | None,
+    period: str | None = None,
+) -> pd.DataFrame:
     """Escalation states per assessment period (streak, escalated, reason) of units in `scope`."""
-    return con.execute(SQL_ESCALATIONS, [catalog.version, prefix_of_scope(scope), period, period]).df()
+    return con.execute(
+        SQL_ESCALATIONS, [catalog.version, prefix_of_scope(scope), period, period]
+    ).df()
 
 
-def jumps(con: duckdb.DuckDBPyConnection, catalog: Catalog, *, scope: str | None,
-          period: str | None = None) -> pd.DataFrame:
+def jumps(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    *,
+    scope: str | None,
+    period: str | None = None,
+) -> pd.DataFrame:
     """Values in `scope` flagged as suspicious jumps (异常波动)."""
     return con.execute(SQL_JUMPS, [catalog.version, prefix_of_scope(scope), period, period]).df()
 
 
-def indicator_scores(con: duckdb.DuckDBPyConnection, catalog: Catalog, code: str,
-                     granularity: str = "month", period: str | None = None, *,
-                     scope: str | None) -> pd.DataFrame:
+def indicator_scores(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    code: str,
+    granularity: str = "month",
+    period: str | None = None,
+    *,
+    scope: str | None,
+) -> pd.DataFrame:
     """One community's indicator values, scores, effective weights and colours; refused when
     the community lies outside `scope`."""
     check_in_scope(code, scope)
-    return con.execute(SQL_INDICATOR_SCORES, [catalog.version, granularity, code, period, period]).df()
+    return con.execute(
+        SQL_INDICATOR_SCORES, [catalog.version, granularity, code, period, period]
+    ).df()
 
 
-def indicator_scores_pair(con: duckdb.DuckDBPyConnection, catalog: Catalog, period_from: str,
-                          period_to: str, granularity: str = "month", *,
-                          scope: str | None) -> pd.DataFrame:
+def indicator_scores_pair(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    period_from: str,
+    period_to: str,
+    granularity: str = "month",
+    *,
+    scope: str | None,
+) -> pd.DataFrame:
     """Indicator scores of every community in `scope` for two periods (biggest movers)."""
-    return con.execute(SQL_INDICATOR_SCORES_PAIR, [catalog.version, granularity, period_from,
-                                                   period_to, prefix_of_scope(scope)]).df()
+    return con.execute(
+        SQL_INDICATOR_SCORES_PAIR,
+        [catalog.version, granularity, period_from, period_to, prefix_of_scope(scope)],
+    ).df()
 
 
-def reported_communities(con: duckdb.DuckDBPyConnection, month: str, *, scope: str | None) -> set[str]:
+def reported_communities(
+    con: duckdb.DuckDBPyConnection, month: str, *, scope: str | None
+) -> set[str]:
     """Communities in `scope` with at least one value for a month."""
     rows = con.execute(SQL_REPORTED_COMMUNITIES, [month, prefix_of_scope(scope)]).fetchall()
     return {row[0] for row in rows}

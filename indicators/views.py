@@ -12,12 +12,23 @@ from indicators.alerts import not_reported
 from indicators.catalog import Catalog
 from indicators.periods import granularity_of, months_in, period_of_month
 
-ALERT_COLUMNS = ["code", "name", "unit_level", "period", "state", "index", "level", "streak",
-                 "reason_zh", "reason_en"]
+ALERT_COLUMNS = [
+    "code",
+    "name",
+    "unit_level",
+    "period",
+    "state",
+    "index",
+    "level",
+    "streak",
+    "reason_zh",
+    "reason_en",
+]
 
 
-def latest_period(con: duckdb.DuckDBPyConnection, catalog: Catalog,
-                  granularity: str = "month") -> str | None:
+def latest_period(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, granularity: str = "month"
+) -> str | None:
     """The newest period with community scores, or None for an empty database."""
     periods = store.scored_periods(con, catalog, granularity)
     return periods[-1] if periods else None
@@ -38,16 +49,23 @@ def last_complete_assessment(period: str, catalog: Catalog) -> str | None:
     return current
 
 
-def escalated_units(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str, *,
-                    scope: str | None) -> pd.DataFrame:
+def escalated_units(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str, *, scope: str | None
+) -> pd.DataFrame:
     """Units escalated (整改约谈) at the last assessment period complete by `period`."""
     assessment = last_complete_assessment(period, catalog)
     frame = store.escalations(con, catalog, scope=scope, period=assessment)
     return frame[frame["escalated"]].reset_index(drop=True)
 
 
-def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | None = None, *,
-               scope: str | None, today: dt.date | None = None) -> pd.DataFrame:
+def alert_list(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    period: str | None = None,
+    *,
+    scope: str | None,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
     """Red, yellow and blue communities, not-reported ones and escalated units in `scope`
     (a unit code, None = the whole registry), with reasons.
 
@@ -58,8 +76,9 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     if period is None:
         return pd.DataFrame(columns=ALERT_COLUMNS)
     granularity = granularity_of(period)
-    frame = store.scores(con, catalog, granularity=granularity, unit_level="community",
-                         period=period, scope=scope)
+    frame = store.scores(
+        con, catalog, granularity=granularity, unit_level="community", period=period, scope=scope
+    )
     best = catalog.level_ids[0]
     flagged = frame[frame["level"].notna() & (frame["level"] != best)].copy()
     flagged["state"] = flagged["level"]
@@ -69,11 +88,19 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     if granularity == "month":
         registered = store.registry(con, scope=scope)
         communities = registered.loc[registered["level"] == "community", ["code", "name"]]
-        reported = pd.DataFrame({"community_code": sorted(store.reported_communities(con, period, scope=scope)),
-                                 "period": period})
-        missing = not_reported(communities["code"], reported, [period], today or dt.date.today(), catalog)
+        reported = pd.DataFrame(
+            {
+                "community_code": sorted(store.reported_communities(con, period, scope=scope)),
+                "period": period,
+            }
+        )
+        missing = not_reported(
+            communities["code"], reported, [period], today or dt.date.today(), catalog
+        )
         if len(missing):
-            missing = missing.rename(columns={"community_code": "code"}).merge(communities, on="code")
+            missing = missing.rename(columns={"community_code": "code"}).merge(
+                communities, on="code"
+            )
             missing["unit_level"] = "community"
             missing["state"] = "not_reported"
             deadline = missing["deadline"].astype(str)
@@ -85,11 +112,17 @@ def alert_list(con: duckdb.DuckDBPyConnection, catalog: Catalog, period: str | N
     if len(escalated):
         escalated = escalated.assign(state="escalated", index=float("nan"))
         parts.append(escalated)
-    result = pd.concat([p.reindex(columns=ALERT_COLUMNS) for p in parts if len(p)], ignore_index=True) \
-        if any(len(p) for p in parts) else pd.DataFrame(columns=ALERT_COLUMNS)
+    result = (
+        pd.concat([p.reindex(columns=ALERT_COLUMNS) for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=ALERT_COLUMNS)
+    )
     result["period"] = result["period"].astype(str)
-    order = {state: rank for rank, state in enumerate(["escalated", *reversed(catalog.level_ids), "not_reported"])}
+    order = {
+        state: rank
+        for rank, state in enumerate(["escalated", *reversed(catalog.level_ids), "not_reported"])
+    }
     result["_rank"] = result["state"].map(order)
-    return result.sort_values(["_rank", "index", "code"]).drop(columns="_rank").reset_index(drop=True)
-
-
+    return (
+        result.sort_values(["_rank", "index", "code"]).drop(columns="_rank").reset_index(drop=True)
+    )

@@ -22,16 +22,24 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 WORK = ROOT / "tmp" / "e2e"
 HOST = "127.0.0.1"
 VIEWPORT = {"width": 1400, "height": 2400}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 RUN_TIMEOUT_MS = 45_000
+
 
 def require_browser() -> object:
     """Playwright's sync API, or a skip that says why there is no browser to drive."""
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed: run `make browser`")
     return pytest.importorskip("playwright.sync_api", reason="playwright (python) not installed")
+
 
 # Console errors that say nothing about the app, and why each is harmless:
 # - failed loads of fonts / Material icons / favicon from the internet: the test machine is
@@ -56,27 +64,55 @@ def build_demo(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "indicators", "init", "--demo", "--db", str(path)],
-                   cwd=ROOT, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "indicators", "init", "--demo", "--db", str(path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 class Server:
     """One `streamlit run app.py` subprocess on a free local port."""
 
-    def __init__(self, db: Path, log: Path, env: dict[str, str] | None = None,
-                 args: list[str] | None = None) -> None:
+    def __init__(
+        self, db: Path, log: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
-        env = {**os.environ, "HEALTH_DB": str(db), "HEALTH_DEMO": "0",
-               "HEALTH_INBOX": str(db.parent / "inbox"), **(env or {})}
+        env = {
+            **os.environ,
+            "HEALTH_DB": str(db),
+            "HEALTH_DEMO": "0",
+            "HEALTH_INBOX": str(db.parent / "inbox"),
+            **(env or {}),
+        }
         self.log_path = log
         self._log = log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
-             "--server.address", HOST, "--server.port", str(self.port),
-             "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", *(args or [])],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                HOST,
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+                *(args or []),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
@@ -92,7 +128,9 @@ class Server:
                 pass
             time.sleep(0.25)
         self.stop()
-        raise RuntimeError(f"streamlit did not become healthy; log:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"streamlit did not become healthy; log:\n{self.log_path.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -103,6 +141,7 @@ class Server:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self._log.close()
+
 
 @contextmanager
 def chromium() -> Iterator[object]:
@@ -139,8 +178,11 @@ class ConsoleErrors:
         url = (message.location or {}).get("url", "")
         text = f"{message.text} @ {url}"
         lowered = text.lower()
-        probe = "404" in lowered and any(url.endswith(part) for part in IGNORED_PROBE) \
+        probe = (
+            "404" in lowered
+            and any(url.endswith(part) for part in IGNORED_PROBE)
             and urlparse(url).path not in IGNORED_PROBE
+        )
         if probe or any(part in lowered for part in IGNORED_URL_PARTS + IGNORED_TEXT_PARTS):
             self.ignored.append(text)
         else:
@@ -153,9 +195,11 @@ def wait_for_app(page) -> None:
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
     quiet_since = None
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0 or \
-            page.locator('[data-testid="stSkeleton"]').count() > 0 or \
-            page.locator('[data-stale="true"]').count() > 0
+        running = (
+            page.locator('[data-testid="stStatusWidget"]').count() > 0
+            or page.locator('[data-testid="stSkeleton"]').count() > 0
+            or page.locator('[data-stale="true"]').count() > 0
+        )
         if running:
             quiet_since = None
         elif quiet_since is None:

@@ -13,8 +13,12 @@ from indicators.orgs import level_of, parent_of
 DISTRICT = "990101000000"
 STREETS = ("990101001000", "990101002000")
 COMMUNITIES = (
-    "990101001001", "990101001002", "990101001003",
-    "990101002001", "990101002002", "990101002003",
+    "990101001001",
+    "990101001002",
+    "990101001003",
+    "990101002001",
+    "990101002002",
+    "990101002003",
 )
 
 
@@ -26,17 +30,24 @@ def catalog() -> Catalog:
 def small_registry() -> pd.DataFrame:
     codes = [DISTRICT, *STREETS, *COMMUNITIES]
     names = {DISTRICT: "测试区", STREETS[0]: "和平街道", STREETS[1]: "东湖街道"}
-    return pd.DataFrame({
-        "code": codes,
-        "name": [names.get(c, f"测试社区{c[-3:]}") for c in codes],
-        "level": [level_of(c) for c in codes],
-        "parent_code": [parent_of(c) for c in codes],
-        "population": [None, None, None, 5000, 6000, 7000, 8000, 9000, 10000],
-    })
+    return pd.DataFrame(
+        {
+            "code": codes,
+            "name": [names.get(c, f"测试社区{c[-3:]}") for c in codes],
+            "level": [level_of(c) for c in codes],
+            "parent_code": [parent_of(c) for c in codes],
+            "population": [None, None, None, 5000, 6000, 7000, 8000, 9000, 10000],
+        }
+    )
 
 
-def values_at(catalog: Catalog, codes: list[str], months: list[str], fraction: float,
-              indicators: list[str] | None = None) -> pd.DataFrame:
+def values_at(
+    catalog: Catalog,
+    codes: list[str],
+    months: list[str],
+    fraction: float,
+    indicators: list[str] | None = None,
+) -> pd.DataFrame:
     """Values placed `fraction` of the way from worst to best goalpost for every cell."""
     rows = []
     for indicator in catalog.indicators:
@@ -76,14 +87,24 @@ def write(con, catalog, values: pd.DataFrame, user: str = "test", file_name: str
     from indicators.recompute import recompute_affected
 
     with store.transaction(con) as cursor:
-        outcome = store.write_values(cursor, values, user=user, file_name=file_name, sha256="x",
-                                     rows_total=len(values), rows_accepted=len(values), rows_rejected=0)
+        outcome = store.write_values(
+            cursor,
+            values,
+            user=user,
+            file_name=file_name,
+            sha256="x",
+            rows_total=len(values),
+            rows_accepted=len(values),
+            rows_rejected=0,
+        )
         if outcome.status == "committed":
             recompute_affected(cursor, catalog, outcome.affected)
     return outcome
 
 
-def noisy_values(catalog: Catalog, codes: list[str], months: list[str], seed: int = 1) -> pd.DataFrame:
+def noisy_values(
+    catalog: Catalog, codes: list[str], months: list[str], seed: int = 1
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = values_at(catalog, codes, months, 0.7)
     spans = frame["indicator"].map({i.id: abs(i.best - i.worst) for i in catalog.indicators})

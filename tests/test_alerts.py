@@ -37,7 +37,9 @@ def catalog_with(levels: list[dict] | None = None, **alert_changes: object) -> C
     return parse_catalog(raw)
 
 
-def monthly(indices: list[float], community: str = COMMUNITY, first: str = "2024-01") -> pd.DataFrame:
+def monthly(
+    indices: list[float], community: str = COMMUNITY, first: str = "2024-01"
+) -> pd.DataFrame:
     months = month_range(first, "2099-12")[: len(indices)]
     return pd.DataFrame({"community_code": community, "period": months, "index": indices})
 
@@ -89,7 +91,11 @@ def test_raw_levels_read_the_bands_from_the_catalog() -> None:
     ]
     catalog = catalog_with(levels=levels)
     assert alerts.raw_levels(np.array([89.99, 90.0, 74.99, 50.0, 49.99]), catalog).tolist() == [
-        "blue", "normal", "yellow", "yellow", "red",
+        "blue",
+        "normal",
+        "yellow",
+        "yellow",
+        "red",
     ]
 
 
@@ -158,7 +164,11 @@ def test_missing_index_keeps_the_last_known_level() -> None:
     assert result["previous_level"].tolist() == [None, "yellow", "yellow", "yellow", "yellow"]
     assert result["carried_level"].tolist() == ["yellow"] * 4 + ["blue"]
     assert result["reason_code"].tolist() == [
-        "first", "withheld", "withheld", "held_by_margin", "recovered",
+        "first",
+        "withheld",
+        "withheld",
+        "held_by_margin",
+        "recovered",
     ]
     assert result["level_changed"].tolist() == [False, False, False, False, True]
     assert result.loc[1, "level"] is None  # None, not NaN: "withheld" is its own state
@@ -195,14 +205,22 @@ def test_zero_margin_recovers_on_the_band_alone() -> None:
 
 
 def test_assign_levels_sorts_keeps_extra_columns_and_units_apart() -> None:
-    frame = pd.concat([
-        monthly([65.0, 71.0, 72.0]).assign(note=["a", "b", "c"]),
-        monthly([85.0, 79.0, 81.0], community=OTHER_COMMUNITY).assign(note=["d", "e", "f"]),
-    ]).iloc[[5, 0, 3, 2, 4, 1]]
+    frame = pd.concat(
+        [
+            monthly([65.0, 71.0, 72.0]).assign(note=["a", "b", "c"]),
+            monthly([85.0, 79.0, 81.0], community=OTHER_COMMUNITY).assign(note=["d", "e", "f"]),
+        ]
+    ).iloc[[5, 0, 3, 2, 4, 1]]
     result = alerts.assign_levels(frame, CATALOG)
     assert result["note"].tolist() == ["a", "b", "c", "d", "e", "f"]
     assert result["level"].tolist() == ["yellow", "yellow", "blue", "normal", "blue", "blue"]
-    assert list(result.columns) == ["community_code", "period", "index", "note", *alerts.LEVEL_COLUMNS]
+    assert list(result.columns) == [
+        "community_code",
+        "period",
+        "index",
+        "note",
+        *alerts.LEVEL_COLUMNS,
+    ]
     assert result.index.tolist() == list(range(6))
 
 
@@ -245,7 +263,9 @@ index_values = st.one_of(
     margin=st.sampled_from(MARGINS),
     seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
-def test_level_properties(first: list[float], second: list[float], margin: float, seed: int) -> None:
+def test_level_properties(
+    first: list[float], second: list[float], margin: float, seed: int
+) -> None:
     catalog = CATALOG_BY_MARGIN[margin]
     frame = pd.concat([monthly(first), monthly(second, community=OTHER_COMMUNITY)])
     result = alerts.assign_levels(frame, catalog)
@@ -288,7 +308,8 @@ def test_two_yellow_years_escalate() -> None:
     assert result["escalated"].tolist() == [False, True]
     assert result["escalation_reason_zh"].tolist() == ["", "连续2年黄色预警或更差，触发整改约谈"]
     assert result["escalation_reason_en"].tolist() == [
-        "", "Yellow warning or worse for 2 consecutive years: rectification talk",
+        "",
+        "Yellow warning or worse for 2 consecutive years: rectification talk",
     ]
 
 
@@ -330,9 +351,13 @@ def test_escalation_granularity_count_and_level_come_from_the_catalog() -> None:
     )
 
     catalog = catalog_with(escalation={"granularity": "quarter", "consecutive": 1, "level": "red"})
-    quarters = pd.DataFrame({
-        "community_code": COMMUNITY, "period": ["2024-Q1", "2024-Q2"], "index": [65.0, 50.0],
-    })
+    quarters = pd.DataFrame(
+        {
+            "community_code": COMMUNITY,
+            "period": ["2024-Q1", "2024-Q2"],
+            "index": [65.0, 50.0],
+        }
+    )
     result = alerts.escalation_states(alerts.assign_levels(quarters, catalog), catalog)
     assert result["escalated"].tolist() == [False, True]
     assert result.loc[1, "escalation_reason_zh"] == "连续1个季度红色预警，触发整改约谈"
@@ -372,7 +397,9 @@ def test_not_reported_only_after_the_deadline_day() -> None:
 
     later = alerts.not_reported(registry, reported, months, dt.date(2025, 3, 11), CATALOG)
     assert later[["community_code", "period"]].values.tolist() == [
-        [COMMUNITY, "2025-02"], [OTHER_COMMUNITY, "2025-01"], [OTHER_COMMUNITY, "2025-02"],
+        [COMMUNITY, "2025-02"],
+        [OTHER_COMMUNITY, "2025-01"],
+        [OTHER_COMMUNITY, "2025-02"],
     ]
 
 
@@ -393,12 +420,18 @@ def test_not_reported_ignores_units_outside_the_registry() -> None:
 # ---- suspicious jumps ----------------------------------------------------------------------
 
 
-def long_values(series: list[float], indicator: str = "satisfaction",
-                community: str = COMMUNITY) -> pd.DataFrame:
+def long_values(
+    series: list[float], indicator: str = "satisfaction", community: str = COMMUNITY
+) -> pd.DataFrame:
     months = month_range("2023-01", "2099-12")[: len(series)]
-    return pd.DataFrame({
-        "community_code": community, "period": months, "indicator": indicator, "value": series,
-    })
+    return pd.DataFrame(
+        {
+            "community_code": community,
+            "period": months,
+            "indicator": indicator,
+            "value": series,
+        }
+    )
 
 
 STEADY = [50.0, 51.0, 49.0, 50.5, 49.5, 50.0]  # median 50, MAD 0.5
@@ -410,7 +443,9 @@ def test_a_clear_outlier_is_flagged_with_its_statistics() -> None:
     assert len(result) == 1
     row = result.iloc[0]
     assert (row["community_code"], row["period"], row["indicator"]) == (
-        COMMUNITY, "2023-07", "satisfaction",
+        COMMUNITY,
+        "2023-07",
+        "satisfaction",
     )
     assert row["value"] == 80.0 and row["median"] == 50.0 and row["mad"] == 0.5
     assert row["robust_z"] == pytest.approx(0.6745 * 30 / 0.5)
@@ -472,8 +507,9 @@ def test_a_flat_history_flags_nothing() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), first=st.integers(0, 30), gaps=st.floats(0.0, 0.5))
-def test_testing_from_a_month_gives_the_full_flags_from_that_month(seed: int, first: int,
-                                                                    gaps: float) -> None:
+def test_testing_from_a_month_gives_the_full_flags_from_that_month(
+    seed: int, first: int, gaps: float
+) -> None:
     """An incremental recompute tests only its new months; earlier values remain history."""
     rng = np.random.default_rng(seed)
     months = month_range("2023-01", "2025-12")
@@ -483,8 +519,16 @@ def test_testing_from_a_month_gives_the_full_flags_from_that_month(seed: int, fi
             values = rng.normal(50, 2, len(months))
             values[rng.random(len(months)) < 0.1] += 30  # some jumps
             keep = rng.random(len(months)) >= gaps
-            frames.append(pd.DataFrame({"community_code": community, "period": months,
-                                        "indicator": indicator, "value": values})[keep])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "community_code": community,
+                        "period": months,
+                        "indicator": indicator,
+                        "value": values,
+                    }
+                )[keep]
+            )
     values = pd.concat(frames, ignore_index=True)
     flag_from = months[first]
     everything = alerts.suspicious_jumps(values, CATALOG)
@@ -495,14 +539,17 @@ def test_testing_from_a_month_gives_the_full_flags_from_that_month(seed: int, fi
 
 
 def test_jumps_compare_each_community_and_indicator_with_itself_only() -> None:
-    values = pd.concat([
-        long_values([*STEADY, 80.0]),
-        long_values([80.0] * 3 + [81.0, 79.0, 80.5] + [50.0], community=OTHER_COMMUNITY),
-        long_values([10.0, 11.0, 9.0, 10.5, 9.5, 10.0, 10.2], indicator="turnover"),
-    ]).sample(frac=1, random_state=3)
+    values = pd.concat(
+        [
+            long_values([*STEADY, 80.0]),
+            long_values([80.0] * 3 + [81.0, 79.0, 80.5] + [50.0], community=OTHER_COMMUNITY),
+            long_values([10.0, 11.0, 9.0, 10.5, 9.5, 10.0, 10.2], indicator="turnover"),
+        ]
+    ).sample(frac=1, random_state=3)
     result = alerts.suspicious_jumps(values, CATALOG)
     assert result[["community_code", "indicator", "period"]].values.tolist() == [
-        [COMMUNITY, "satisfaction", "2023-07"], [OTHER_COMMUNITY, "satisfaction", "2023-07"],
+        [COMMUNITY, "satisfaction", "2023-07"],
+        [OTHER_COMMUNITY, "satisfaction", "2023-07"],
     ]
 
 
@@ -511,7 +558,9 @@ def test_jump_threshold_and_window_come_from_the_catalog() -> None:
     assert alerts.suspicious_jumps(values, CATALOG).empty
     assert len(alerts.suspicious_jumps(values, catalog_with(jump={"robust_z": 2.5}))) == 1
     short = catalog_with(jump={"window": 2, "min_history": 2})
-    assert alerts.suspicious_jumps(long_values([50.0, 51.0, 70.0]), short)["median"].tolist() == [50.5]
+    assert alerts.suspicious_jumps(long_values([50.0, 51.0, 70.0]), short)["median"].tolist() == [
+        50.5
+    ]
 
 
 def test_jumps_reject_two_values_for_one_cell() -> None:
@@ -533,7 +582,7 @@ def reference_jumps(values: pd.DataFrame, catalog: Catalog) -> list[tuple[str, s
     for (code, indicator), rows in present.groupby(["community_code", "indicator"]):
         history: list[float] = []
         for period, value in zip(rows["period"], rows["value"], strict=True):
-            window = history[-rule.window:]
+            window = history[-rule.window :]
             if len(window) >= rule.min_history:
                 median = statistics.median(window)
                 mad = statistics.median([abs(v - median) for v in window])
@@ -560,8 +609,11 @@ small_values = st.one_of(st.integers(min_value=0, max_value=12).map(float), st.j
 )
 def test_jumps_match_a_plain_reference(series: list[list[float]], seed: int) -> None:
     parts = [
-        long_values(values, indicator=["satisfaction", "turnover"][number % 2],
-                    community=[COMMUNITY, OTHER_COMMUNITY][number // 2])
+        long_values(
+            values,
+            indicator=["satisfaction", "turnover"][number % 2],
+            community=[COMMUNITY, OTHER_COMMUNITY][number // 2],
+        )
         for number, values in enumerate(series)
     ]
     values = pd.concat(parts).sample(frac=1, random_state=seed)
@@ -619,10 +671,12 @@ def test_trend_window_counts_calendar_periods_including_gaps() -> None:
 
 
 def test_trends_start_at_the_first_row_of_each_key() -> None:
-    scores = pd.concat([
-        monthly([80.0, 79.0, 78.0]),
-        monthly([60.0, 60.2, 60.1], community=OTHER_COMMUNITY, first="2024-10"),
-    ])
+    scores = pd.concat(
+        [
+            monthly([80.0, 79.0, 78.0]),
+            monthly([60.0, 60.2, 60.1], community=OTHER_COMMUNITY, first="2024-10"),
+        ]
+    )
     result = alerts.trends(scores, CATALOG, MONTHS)
     assert list(result.columns) == ["community_code", "period", *alerts.TREND_VALUE_COLUMNS]
     assert (result["community_code"] == COMMUNITY).sum() == 12
@@ -635,22 +689,30 @@ def test_trends_start_at_the_first_row_of_each_key() -> None:
 
 
 def test_trend_thresholds_and_window_come_from_the_catalog() -> None:
-    catalog = catalog_with(trend={"window": 3, "min_points": 2, "improving": 1.0, "declining": -1.0})
+    catalog = catalog_with(
+        trend={"window": 3, "min_points": 2, "improving": 1.0, "declining": -1.0}
+    )
     result = alerts.trends(monthly([70.0, 70.5, 71.0, 75.0]), catalog, MONTHS)
     assert result["trend"].tolist()[:4] == ["not_assessable", "stable", "stable", "improving"]
     assert result["points"].tolist()[:4] == [1, 2, 3, 3]
 
 
 @settings(max_examples=60, deadline=None)
-@given(indices=st.lists(st.one_of(st.floats(min_value=0, max_value=100), st.just(math.nan)),
-                        min_size=1, max_size=12))
+@given(
+    indices=st.lists(
+        st.one_of(st.floats(min_value=0, max_value=100), st.just(math.nan)), min_size=1, max_size=12
+    )
+)
 def test_trend_slopes_match_numpy_polyfit(indices: list[float]) -> None:
     rule = CATALOG.alerts.trend
     result = alerts.trends(monthly(indices), CATALOG, MONTHS)
     for position, row in enumerate(result.to_dict("records")):
         start = max(0, position - rule.window + 1)
-        window = [(p, indices[p]) for p in range(start, position + 1)
-                  if p < len(indices) and not math.isnan(indices[p])]
+        window = [
+            (p, indices[p])
+            for p in range(start, position + 1)
+            if p < len(indices) and not math.isnan(indices[p])
+        ]
         assert row["points"] == len(window)
         if len(window) < rule.min_points:
             assert math.isnan(row["slope"]) and row["trend"] == "not_assessable"
@@ -671,9 +733,12 @@ def test_alerts_module_never_imports_streamlit() -> None:
     tree = ast.parse(Path(alerts.__file__).read_text(encoding="utf-8"))
     imported = {
         alias.name.split(".")[0]
-        for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
     } | {
         (node.module or "").split(".")[0]
-        for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
     }
     assert "streamlit" not in imported

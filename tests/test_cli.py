@@ -24,12 +24,32 @@ from tests.conftest import COMMUNITIES, small_registry
 
 REPO = Path(__file__).parents[1]
 IMPORT_KEYS = {
-    "file", "sha256", "status", "batch_id", "rows_total", "rows_accepted", "rows_rejected",
-    "values_new", "values_changed", "values_unchanged", "errors", "warnings",
+    "file",
+    "sha256",
+    "status",
+    "batch_id",
+    "rows_total",
+    "rows_accepted",
+    "rows_rejected",
+    "values_new",
+    "values_changed",
+    "values_unchanged",
+    "errors",
+    "warnings",
 }
 ERROR_KEYS = {"row", "column", "code", "value", "message"}
-SCORE_COLUMNS = ["code", "name", "period", "index", "level", "coverage",
-                 "resident", "professional", "process", "innovation"]
+SCORE_COLUMNS = [
+    "code",
+    "name",
+    "period",
+    "index",
+    "level",
+    "coverage",
+    "resident",
+    "professional",
+    "process",
+    "innovation",
+]
 LEVELS = {"normal", "blue", "yellow", "red", ""}
 
 
@@ -37,7 +57,11 @@ def run(*args: str | Path, ok: int | None = 0) -> subprocess.CompletedProcess[st
     """Runs the CLI; checks the exit code (unless ok is None) and that no traceback leaks out."""
     result = subprocess.run(
         [sys.executable, "-m", "indicators", *map(str, args)],
-        cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in result.stdout, result.stdout
@@ -50,7 +74,9 @@ def read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def upload_bytes(codes: list[str], period: str, shift: float = 0.0, bad: str | None = None) -> bytes:
+def upload_bytes(
+    codes: list[str], period: str, shift: float = 0.0, bad: str | None = None
+) -> bytes:
     """A wide upload in the template layout: 社区代码, 社区名称, 统计期, one column per indicator."""
     catalog = load_catalog()
     buffer = io.StringIO()
@@ -82,7 +108,9 @@ def current(db: Path) -> dict[tuple[str, str, str], float]:
     """The current values, read in this process (export itself is tested on the demo)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        rows = con.execute("SELECT community_code, period, indicator, value FROM current_values").fetchall()
+        rows = con.execute(
+            "SELECT community_code, period, indicator, value FROM current_values"
+        ).fetchall()
     finally:
         con.close()
     return {(c, p, i): v for c, p, i, v in rows}
@@ -142,8 +170,12 @@ def test_init_demo_loads_the_synthetic_city(demo_db):
 
 def registry_csv() -> str:
     lines = ["代码,名称,常住人口"]
-    for code, name, population in small_registry()[["code", "name", "population"]].itertuples(index=False):
-        lines.append(f"{code},{name},{'' if population != population or population is None else int(population)}")
+    for code, name, population in small_registry()[["code", "name", "population"]].itertuples(
+        index=False
+    ):
+        lines.append(
+            f"{code},{name},{'' if population != population or population is None else int(population)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -169,7 +201,9 @@ def test_import_orgs_gbk(tmp_path):
 def test_import_orgs_bad_code_is_rejected_with_the_row(tmp_path):
     db = tmp_path / "orgs.duckdb"
     source = tmp_path / "orgs_bad.csv"
-    source.write_text("代码,名称,常住人口\n990101001001,甲社区,5000\n12345,乙社区,3000\n", encoding="utf-8")
+    source.write_text(
+        "代码,名称,常住人口\n990101001001,甲社区,5000\n12345,乙社区,3000\n", encoding="utf-8"
+    )
     result = run("import-orgs", source, "--db", db, "--lang", "en", ok=1)
     assert "Row 3" in result.stderr and "12345" in result.stderr
     assert result.stdout == ""
@@ -189,7 +223,11 @@ def test_import_commit_unchanged_dry_run_reject_accept_valid_rollback(small_file
     assert set(dry) == IMPORT_KEYS
     assert dry["status"] == "dry_run" and dry["batch_id"] is None
     assert (dry["rows_total"], dry["rows_accepted"], dry["rows_rejected"]) == (2, 2, 0)
-    assert (dry["values_new"], dry["values_changed"], dry["values_unchanged"]) == (2 * per_row, 0, 0)
+    assert (dry["values_new"], dry["values_changed"], dry["values_unchanged"]) == (
+        2 * per_row,
+        0,
+        0,
+    )
     assert batch_count(db) == before
 
     committed = json.loads(run("import", good, "--json", "--db", db).stdout)
@@ -203,7 +241,11 @@ def test_import_commit_unchanged_dry_run_reject_accept_valid_rollback(small_file
 
     again = json.loads(run("import", good, "--json", "--db", db).stdout)
     assert again["status"] == "unchanged" and again["batch_id"] is None
-    assert (again["values_new"], again["values_changed"], again["values_unchanged"]) == (0, 0, 2 * per_row)
+    assert (again["values_new"], again["values_changed"], again["values_unchanged"]) == (
+        0,
+        0,
+        2 * per_row,
+    )
     assert batch_count(db) == before + 1
 
     bad = tmp_path / "bad.csv"
@@ -216,7 +258,12 @@ def test_import_commit_unchanged_dry_run_reject_accept_valid_rollback(small_file
     assert len(rejected["errors"]) == 1
     error = rejected["errors"][0]
     assert set(error) == ERROR_KEYS
-    assert (error["row"], error["column"], error["code"], error["value"]) == (2, "群众满意度（%）", "value_range", "150")
+    assert (error["row"], error["column"], error["code"], error["value"]) == (
+        2,
+        "群众满意度（%）",
+        "value_range",
+        "150",
+    )
     assert "150" in error["message"]
     assert batch_count(db) == before + 1
 
@@ -234,11 +281,17 @@ def test_import_commit_unchanged_dry_run_reject_accept_valid_rollback(small_file
     twice = run("rollback", str(partial["batch_id"]), "--db", db, "--lang", "en", ok=1)
     assert twice.stderr.strip() and twice.stdout == ""
 
-    history = read_csv(run("history", "--community", COMMUNITIES[1], "--indicator", "satisfaction",
-                           "--db", db).stdout)
+    history = read_csv(
+        run(
+            "history", "--community", COMMUNITIES[1], "--indicator", "satisfaction", "--db", db
+        ).stdout
+    )
     assert [h["revision"] for h in history] == ["1", "2", "3"]
-    assert [h["batch_id"] for h in history] == [str(committed["batch_id"]), str(partial["batch_id"]),
-                                               str(partial["batch_id"] + 1)]
+    assert [h["batch_id"] for h in history] == [
+        str(committed["batch_id"]),
+        str(partial["batch_id"]),
+        str(partial["batch_id"] + 1),
+    ]
 
 
 def test_import_human_readable_report(small_file, tmp_path):
@@ -247,7 +300,10 @@ def test_import_human_readable_report(small_file, tmp_path):
     result = run("import", good, "--lang", "en", "--db", small_file)
     per_row = cells_per_row()
     assert result.stdout.startswith("上报.csv: committed batch ")
-    assert f"rows 1 (accepted 1, rejected 0); values new {per_row}, changed 0, unchanged 0" in result.stdout
+    assert (
+        f"rows 1 (accepted 1, rejected 0); values new {per_row}, changed 0, unchanged 0"
+        in result.stdout
+    )
 
 
 def test_rollback_unknown_batch(demo_copy):
@@ -262,9 +318,23 @@ def test_rollback_unknown_batch(demo_copy):
 def test_batches_json(demo_db):
     batches = json.loads(run("batches", "--json", "--db", demo_db).stdout)
     assert isinstance(batches, list) and batches
-    for key in ("batch_id", "kind", "file_name", "sha256", "user_name", "created_at", "status",
-                "rows_total", "rows_accepted", "rows_rejected", "values_new", "values_changed",
-                "values_unchanged", "rollback_of", "rolled_back_by"):
+    for key in (
+        "batch_id",
+        "kind",
+        "file_name",
+        "sha256",
+        "user_name",
+        "created_at",
+        "status",
+        "rows_total",
+        "rows_accepted",
+        "rows_rejected",
+        "values_new",
+        "values_changed",
+        "values_unchanged",
+        "rollback_of",
+        "rolled_back_by",
+    ):
         assert key in batches[0]
 
 
@@ -277,14 +347,18 @@ def test_export_csv_and_json(demo_db, demo_scores):
     for row in rows[:50]:
         float(row["value"])
         assert "e" not in row["value"].lower()
-    records = json.loads(run("export", "--period", period, "--format", "json", "--db", demo_db).stdout)
+    records = json.loads(
+        run("export", "--period", period, "--format", "json", "--db", demo_db).stdout
+    )
     assert isinstance(records, list) and len(records) == len(rows)
     assert all(set(r) == {"community_code", "period", "indicator", "value"} for r in records)
 
 
 def test_history_of_a_community(demo_db, demo_scores):
     code = demo_scores[0]["code"]
-    rows = read_csv(run("history", "--community", code, "--indicator", "satisfaction", "--db", demo_db).stdout)
+    rows = read_csv(
+        run("history", "--community", code, "--indicator", "satisfaction", "--db", demo_db).stdout
+    )
     months = sorted({r["period"] for r in demo_scores if r["code"] == code})
     assert [r["period"] for r in rows] == months
     assert {r["indicator"] for r in rows} == {"satisfaction"}
@@ -308,7 +382,11 @@ def test_scores_csv_community_months(demo_scores):
 @pytest.mark.parametrize("level", ["street", "district"])
 def test_scores_by_level_and_year(demo_db, demo_scores, level):
     years = sorted({r["period"][:4] for r in demo_scores})
-    full = [y for y in years if sum(1 for p in {r["period"] for r in demo_scores} if p.startswith(y)) == 12]
+    full = [
+        y
+        for y in years
+        if sum(1 for p in {r["period"] for r in demo_scores} if p.startswith(y)) == 12
+    ]
     assert full, "the demo should hold at least one whole year"
     year = full[-1]
     rows = read_csv(run("scores", "--level", level, "--period", year, "--db", demo_db).stdout)
@@ -328,7 +406,16 @@ def test_alerts_json(demo_db, demo_scores):
     assert states <= {"normal", "blue", "yellow", "red", "not_reported", "escalated"}
     assert states & {"red", "yellow", "blue"}
     for record in records:
-        assert set(record) == {"code", "name", "unit_level", "period", "state", "index", "streak", "reason"}
+        assert set(record) == {
+            "code",
+            "name",
+            "unit_level",
+            "period",
+            "state",
+            "index",
+            "streak",
+            "reason",
+        }
         assert record["reason"]
 
 

@@ -53,7 +53,9 @@ print("END", report.status, report.batch_id, flush=True)
 """
 
 
-def upload_for(round_no: int, rng: random.Random) -> tuple[bytes, dict[tuple[str, str, str], float]]:
+def upload_for(
+    round_no: int, rng: random.Random
+) -> tuple[bytes, dict[tuple[str, str, str], float]]:
     """A wide upload whose window moves by one month a round (so some cells are new) and whose
     values differ every round (so every other cell changes)."""
     catalog = load_catalog()
@@ -79,7 +81,9 @@ def upload_for(round_no: int, rng: random.Random) -> tuple[bytes, dict[tuple[str
 def snapshot(db: Path) -> dict[tuple[str, str, str], float]:
     con = store.connect(db)
     try:
-        rows = con.execute("SELECT community_code, period, indicator, value FROM current_values").fetchall()
+        rows = con.execute(
+            "SELECT community_code, period, indicator, value FROM current_values"
+        ).fetchall()
     finally:
         con.close()
     return {(c, p, i): v for c, p, i, v in rows}
@@ -90,8 +94,12 @@ def check_consistency(db: Path, before: dict, cells: dict) -> str:
     file; returns which ("nothing" or "batch")."""
     con = store.connect(db)
     try:
-        current = {(c, p, i): v for c, p, i, v in con.execute(
-            "SELECT community_code, period, indicator, value FROM current_values").fetchall()}
+        current = {
+            (c, p, i): v
+            for c, p, i, v in con.execute(
+                "SELECT community_code, period, indicator, value FROM current_values"
+            ).fetchall()
+        }
         after_batch = {**before, **cells}
         new_cells = len(set(cells) - set(before))
         assert len(current) in (len(before), len(before) + new_cells)
@@ -113,26 +121,38 @@ def check_consistency(db: Path, before: dict, cells: dict) -> str:
         """).fetchone()[0]
         assert missing_batches == 0, "values refer to batches that do not exist"
         batch_rows = con.execute(
-            "SELECT count(*) FROM batches WHERE kind = 'import' AND status = 'committed'").fetchone()[0]
+            "SELECT count(*) FROM batches WHERE kind = 'import' AND status = 'committed'"
+        ).fetchone()[0]
         revision_batches = con.execute(
-            "SELECT count(DISTINCT batch_id) FROM revisions WHERE user_name = 'crash'").fetchone()[0]
+            "SELECT count(DISTINCT batch_id) FROM revisions WHERE user_name = 'crash'"
+        ).fetchone()[0]
         assert batch_rows == revision_batches, "a batch without its revisions (or the reverse)"
-        valued = set(con.execute(
-            "SELECT DISTINCT community_code, period FROM current_values").fetchall())
-        scored = set(con.execute(
-            "SELECT DISTINCT code, period FROM unit_scores WHERE granularity = 'month' "
-            "AND unit_level = 'community' AND \"index\" IS NOT NULL").fetchall())
+        valued = set(
+            con.execute("SELECT DISTINCT community_code, period FROM current_values").fetchall()
+        )
+        scored = set(
+            con.execute(
+                "SELECT DISTINCT code, period FROM unit_scores WHERE granularity = 'month' "
+                "AND unit_level = 'community' AND \"index\" IS NOT NULL"
+            ).fetchall()
+        )
         months_of_file = {(c, p) for c, p, _ in cells}
-        assert (valued & months_of_file) == (scored & months_of_file), \
+        assert (valued & months_of_file) == (scored & months_of_file), (
             "unit scores out of step with the values"
+        )
     finally:
         con.close()
     return outcome
 
 
 def start_child(db: Path, upload: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(upload)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(upload)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_line(child: subprocess.Popen[str], timeout: float) -> str:
@@ -186,7 +206,9 @@ def test_killed_imports_leave_all_or_nothing(tmp_path):
         else:
             killed += 1
         outcomes.append((round_no, "completed" if finished else "killed", outcome))
-    print(f"crash rounds: {killed} killed mid-import, {completed} completed; "
-          f"import takes {import_seconds:.2f}s; {outcomes}")
+    print(
+        f"crash rounds: {killed} killed mid-import, {completed} completed; "
+        f"import takes {import_seconds:.2f}s; {outcomes}"
+    )
     assert killed >= min(3, ROUNDS // 3), outcomes
     assert any(outcome == "batch" for _, _, outcome in outcomes) or ROUNDS < 4, outcomes

@@ -50,14 +50,16 @@ def index_matrix(levels: pd.DataFrame, codes: list[str], city: DemoCity) -> pd.D
     """Community × month of the index (NaN where withheld or not reported)."""
     months = month_range(city.first_month, city.last_month)
     table = levels[levels["community_code"].isin(codes)].pivot(
-        index="community_code", columns="period", values="index")
+        index="community_code", columns="period", values="index"
+    )
     return table.reindex(index=codes, columns=months)
 
 
 def level_matrix(levels: pd.DataFrame, codes: list[str], city: DemoCity) -> pd.DataFrame:
     months = month_range(city.first_month, city.last_month)
     table = levels[levels["community_code"].isin(codes)].pivot(
-        index="community_code", columns="period", values="level")
+        index="community_code", columns="period", values="level"
+    )
     return table.reindex(index=codes, columns=months)
 
 
@@ -97,10 +99,17 @@ def test_codes_are_valid_and_parents_follow_from_them(city: DemoCity) -> None:
     assert registry["code"].map(is_valid_code).all()
     assert (registry["code"].map(level_of) == registry["level"]).all()
     assert registry["parent_code"].tolist() == [parent_of(code) for code in registry["code"]]
-    assert registry.loc[registry["level"] == "district", "parent_code"].map(lambda p: p is None).all()
+    assert (
+        registry.loc[registry["level"] == "district", "parent_code"].map(lambda p: p is None).all()
+    )
     assert sorted(registry.loc[registry["level"] == "district", "code"]) == [
-        "990101000000", "990102000000", "990103000000"]
-    assert set(city.values["community_code"]) <= set(registry.loc[registry["level"] == "community", "code"])
+        "990101000000",
+        "990102000000",
+        "990103000000",
+    ]
+    assert set(city.values["community_code"]) <= set(
+        registry.loc[registry["level"] == "community", "code"]
+    )
 
 
 def test_names_are_synthetic_and_unique_within_their_parent(city: DemoCity) -> None:
@@ -123,7 +132,10 @@ def test_populations_add_up(city: DemoCity) -> None:
         units = registry[registry["level"] == level]
         prefix = 9 if level == "street" else 6
         sums = communities.groupby(communities.index.str.slice(0, prefix))["population"].sum()
-        assert (units["population"].to_numpy() == sums.reindex(units.index.str.slice(0, prefix)).to_numpy()).all()
+        assert (
+            units["population"].to_numpy()
+            == sums.reindex(units.index.str.slice(0, prefix)).to_numpy()
+        ).all()
 
 
 # ---- determinism ---------------------------------------------------------------------------
@@ -140,7 +152,8 @@ def test_another_seed_gives_another_city(city: DemoCity, catalog: Catalog) -> No
     other = build_demo(catalog, seed=DEMO_SEED + 1, last_month=LAST_MONTH)
     assert not city.registry["name"].equals(other.registry["name"])
     assert len(city.values) != len(other.values) or not np.array_equal(
-        city.values["value"].to_numpy(), other.values["value"].to_numpy())
+        city.values["value"].to_numpy(), other.values["value"].to_numpy()
+    )
 
 
 def test_numbers_do_not_depend_on_the_last_month(city: DemoCity, catalog: Catalog) -> None:
@@ -171,26 +184,34 @@ def test_values_are_valid_long_rows(city: DemoCity, catalog: Catalog) -> None:
     assert set(values["indicator"]) == {i.id for i in catalog.indicators}
     for indicator in catalog.indicators:
         column = values.loc[values["indicator"] == indicator.id, "value"]
-        low_ok = column > indicator.valid_min if not indicator.valid_min_inclusive else column >= indicator.valid_min
+        low_ok = (
+            column > indicator.valid_min
+            if not indicator.valid_min_inclusive
+            else column >= indicator.valid_min
+        )
         assert low_ok.all(), indicator.id
         assert (column <= indicator.valid_max).all(), indicator.id
         decimals = 0 if indicator.unit == "人" else 1
         assert np.allclose(column, column.round(decimals), rtol=0, atol=1e-9), indicator.id
 
 
-@pytest.mark.parametrize(("indicator", "low", "high"), [
-    # The source documents' figures: typical values sit between the baseline and the reform.
-    ("satisfaction", 80.0, 92.0),
-    ("participation", 30.0, 50.0),
-    ("certified_share", 35.0, 55.0),
-    ("error_rate", 1.0, 3.0),
-    ("digital_usage", 50.0, 75.0),
-    ("innovation_share", 20.0, 35.0),
-    ("response_hours", 5.0, 25.0),
-    ("residents_per_worker", 1150.0, 1500.0),
-])
-def test_typical_values_look_like_the_sources(city: DemoCity, indicator: str, low: float,
-                                              high: float) -> None:
+@pytest.mark.parametrize(
+    ("indicator", "low", "high"),
+    [
+        # The source documents' figures: typical values sit between the baseline and the reform.
+        ("satisfaction", 80.0, 92.0),
+        ("participation", 30.0, 50.0),
+        ("certified_share", 35.0, 55.0),
+        ("error_rate", 1.0, 3.0),
+        ("digital_usage", 50.0, 75.0),
+        ("innovation_share", 20.0, 35.0),
+        ("response_hours", 5.0, 25.0),
+        ("residents_per_worker", 1150.0, 1500.0),
+    ],
+)
+def test_typical_values_look_like_the_sources(
+    city: DemoCity, indicator: str, low: float, high: float
+) -> None:
     median = city.values.loc[city.values["indicator"] == indicator, "value"].median()
     assert low <= median <= high
 
@@ -240,8 +261,9 @@ def test_stuck_yellow_is_escalated(city: DemoCity, levels: pd.DataFrame, catalog
 
 
 @pytest.mark.parametrize("last_month", LAST_MONTHS_OF_A_YEAR)
-def test_only_stuck_yellow_is_escalated_however_the_years_fall(last_month: str,
-                                                               catalog: Catalog) -> None:
+def test_only_stuck_yellow_is_escalated_however_the_years_fall(
+    last_month: str, catalog: Catalog
+) -> None:
     demo = build_demo(catalog, last_month=last_month)
     yearly = escalated_at_last_complete_year(demo, catalog)
     escalated = set(yearly.index[yearly["escalated"]])
@@ -264,19 +286,24 @@ def test_not_reported_last_month(city: DemoCity, catalog: Catalog) -> None:
     assert not last["community_code"].isin(codes).any()
     earlier = city.values[city.values["period"] == shift_month(city.last_month, -1)]
     assert set(codes) <= set(earlier["community_code"])
-    day_after_deadline = reporting_deadline(city.last_month,
-                                            catalog.alerts.not_reported.deadline_day) + dt.timedelta(days=1)
+    day_after_deadline = reporting_deadline(
+        city.last_month, catalog.alerts.not_reported.deadline_day
+    ) + dt.timedelta(days=1)
     registry_codes = city.registry.loc[city.registry["level"] == "community", "code"]
-    missing = alerts.not_reported(registry_codes, city.values, [city.last_month],
-                                  day_after_deadline, catalog)
+    missing = alerts.not_reported(
+        registry_codes, city.values, [city.last_month], day_after_deadline, catalog
+    )
     assert sorted(missing["community_code"]) == codes
 
 
 def test_gaps(city: DemoCity, levels: pd.DataFrame, catalog: Catalog) -> None:
     codes = city.stories[STORY_GAPS]
     rows = levels[levels["community_code"].isin(codes)]
-    counts = city.values[city.values["community_code"].isin(codes)].groupby(
-        ["community_code", "period"]).size()
+    counts = (
+        city.values[city.values["community_code"].isin(codes)]
+        .groupby(["community_code", "period"])
+        .size()
+    )
     full = len(catalog.indicators)
     for code in codes:
         own = rows[rows["community_code"] == code].set_index("period")
@@ -297,8 +324,9 @@ def test_one_suspicious_jump(city: DemoCity, catalog: Catalog, levels: pd.DataFr
     assert jump["indicator"] == "response_hours"
     assert jump["period"] == shift_month(city.last_month, -1)
     assert jump["value"] >= 4 * jump["median"]
-    row = levels[(levels["community_code"] == jump["community_code"])
-                 & (levels["period"] == jump["period"])]
+    row = levels[
+        (levels["community_code"] == jump["community_code"]) & (levels["period"] == jump["period"])
+    ]
     assert row["index"].notna().all(), "a flagged value still counts"
 
 
@@ -326,32 +354,64 @@ def test_last_month_level_distribution(city: DemoCity, levels: pd.DataFrame) -> 
 
 
 def test_build_city_of_other_sizes(catalog: Catalog) -> None:
-    small = build_city(catalog, districts=2, streets_per_district=(1, 2),
-                       communities_per_street=(20, 20), months=12, last_month="2024-06", seed=3)
+    small = build_city(
+        catalog,
+        districts=2,
+        streets_per_district=(1, 2),
+        communities_per_street=(20, 20),
+        months=12,
+        last_month="2024-06",
+        seed=3,
+    )
     communities = small.registry[small.registry["level"] == "community"]
     assert (communities.groupby("parent_code").size() == 20).all()
     assert small.first_month == "2023-07"
     assert not communities.duplicated(["parent_code", "name"]).any()
 
-    many = build_city(catalog, districts=101, streets_per_district=(1, 1),
-                      communities_per_street=(1, 1), months=3, last_month="2024-06", seed=3)
+    many = build_city(
+        catalog,
+        districts=101,
+        streets_per_district=(1, 1),
+        communities_per_street=(1, 1),
+        months=3,
+        last_month="2024-06",
+        seed=3,
+    )
     districts = many.registry.loc[many.registry["level"] == "district", "code"].tolist()
     assert districts[98:] == ["990199000000", "990201000000", "990202000000"]
     assert many.registry["code"].map(is_valid_code).all()
-    assert many.registry["name"].is_unique or not many.registry.loc[
-        many.registry["level"] == "district", "name"].duplicated().any()
+    assert (
+        many.registry["name"].is_unique
+        or not many.registry.loc[many.registry["level"] == "district", "name"].duplicated().any()
+    )
 
 
 def test_a_custom_catalog_gets_values_for_every_indicator() -> None:
     raw = tomllib.loads(DEFAULT_CATALOG_PATH.read_text(encoding="utf-8"))
-    raw["indicators"].append({
-        "id": "volunteer_hours", "name_zh": "志愿服务时长", "name_en": "Volunteer hours",
-        "unit": "小时", "dimension": "innovation", "best": 20.0, "worst": 1.0,
-        "transform": "log", "valid_min": 0.0, "valid_max": 1000.0,
-    })
+    raw["indicators"].append(
+        {
+            "id": "volunteer_hours",
+            "name_zh": "志愿服务时长",
+            "name_en": "Volunteer hours",
+            "unit": "小时",
+            "dimension": "innovation",
+            "best": 20.0,
+            "worst": 1.0,
+            "transform": "log",
+            "valid_min": 0.0,
+            "valid_max": 1000.0,
+        }
+    )
     custom = parse_catalog(raw)
-    small = build_city(custom, districts=1, streets_per_district=(2, 2),
-                       communities_per_street=(10, 10), months=12, last_month="2024-06", seed=5)
+    small = build_city(
+        custom,
+        districts=1,
+        streets_per_district=(2, 2),
+        communities_per_street=(10, 10),
+        months=12,
+        last_month="2024-06",
+        seed=5,
+    )
     volunteer = small.values.loc[small.values["indicator"] == "volunteer_hours", "value"]
     assert len(volunteer) > 0
     assert volunteer.between(1.0, 20.0).all()

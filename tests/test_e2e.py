@@ -48,9 +48,25 @@ def demo_db() -> Path:
 @pytest.fixture(scope="module")
 def district_code(demo_db: Path) -> str:
     """A district of the demo city, read with the CLI before any server holds the file."""
-    out = subprocess.run([sys.executable, "-m", "indicators", "scores", "--level", "district",
-                          "--format", "json", "--db", str(demo_db)],
-                         cwd=ROOT, check=True, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "indicators",
+            "scores",
+            "--level",
+            "district",
+            "--format",
+            "json",
+            "--db",
+            str(demo_db),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     codes = sorted({row["code"] for row in json.loads(out)})
     assert len(codes) >= 2, codes
     return codes[-1]  # not the first one, so a default selection cannot pass by accident
@@ -134,8 +150,9 @@ def test_shared_link_and_language_switch(server: str, page, district_code: str) 
     assert parse_qs(urlparse(page.url).query).get("d") == [district_code]
     assert sidebar_filters(page).nth(1).locator("input").first.is_enabled()
     assert page.locator("h1").first.inner_text().strip() == "总览"
-    page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] label',
-                 has_text="English").first.click()
+    page.locator(
+        '[data-testid="stSidebar"] [data-testid="stRadio"] label', has_text="English"
+    ).first.click()
     page.locator("h1", has_text="Overview").first.wait_for(timeout=RUN_TIMEOUT_MS)
     wait_for_app(page)
     assert_healthy(page)

@@ -15,8 +15,13 @@ ENGINE_MODULES = sorted(
     "indicators" if path.stem == "__init__" else f"indicators.{path.stem}"
     for path in (ROOT / "indicators").glob("*.py")
 )
-CHECKED_FILES = sorted([*(ROOT / "indicators").glob("*.py"), *(ROOT / "ui").glob("*.py"),
-                        *(ROOT / "reporting").glob("*.py")])
+CHECKED_FILES = sorted(
+    [
+        *(ROOT / "indicators").glob("*.py"),
+        *(ROOT / "ui").glob("*.py"),
+        *(ROOT / "reporting").glob("*.py"),
+    ]
+)
 
 # Imports each module in turn in a fresh interpreter and names the first one that pulled in
 # streamlit (directly or through anything it imports).
@@ -35,7 +40,11 @@ def test_the_engine_never_imports_streamlit():
     assert "indicators.scoring" in ENGINE_MODULES and "indicators" in ENGINE_MODULES
     result = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE, json.dumps(ENGINE_MODULES)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -49,8 +58,11 @@ def test_the_engine_never_imports_the_presentation_layers():
     offenders = []
     for path in (ROOT / "indicators").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top == "ui" or (top == "reporting" and path.name != "__main__.py"):
@@ -82,7 +94,9 @@ def _untyped_functions(tree: ast.Module) -> list[str]:
             continue
         arguments = node.args
         parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+        static = any(
+            isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list
+        )
         if isinstance(parents.get(node), ast.ClassDef) and not static and parameters:
             parameters = parameters[1:]
         missing = [p.arg for p in parameters if p.annotation is None]
@@ -102,16 +116,19 @@ def test_every_function_has_type_hints(path):
     assert not problems, f"{_relative(path)} lacks type hints:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("def f(a: int) -> int: ...", []),
-    ("def f(a) -> int: ...", ["line 1 f(): a"]),
-    ("def f(a: int): ...", ["line 1 f(): return"]),
-    ("def f(*args, **kw) -> None: ...", ["line 1 f(): *args, **kw"]),
-    ("class A:\n    def m(self, x: int) -> None: ...", []),
-    ("class A:\n    def __init__(self) -> None: ...", []),
-    ("class A:\n    def __init__(self): ...", ["line 2 __init__(): return"]),
-    ("class A:\n    @staticmethod\n    def s(x) -> None: ...", ["line 3 s(): x"]),
-    ("def f() -> None:\n    def g(y): ...", ["line 2 g(): y, return"]),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f(a: int) -> int: ...", []),
+        ("def f(a) -> int: ...", ["line 1 f(): a"]),
+        ("def f(a: int): ...", ["line 1 f(): return"]),
+        ("def f(*args, **kw) -> None: ...", ["line 1 f(): *args, **kw"]),
+        ("class A:\n    def m(self, x: int) -> None: ...", []),
+        ("class A:\n    def __init__(self) -> None: ...", []),
+        ("class A:\n    def __init__(self): ...", ["line 2 __init__(): return"]),
+        ("class A:\n    @staticmethod\n    def s(x) -> None: ...", ["line 3 s(): x"]),
+        ("def f() -> None:\n    def g(y): ...", ["line 2 g(): y, return"]),
+    ],
+)
 def test_the_type_hint_check_itself(source, expected):
     assert _untyped_functions(ast.parse(source)) == expected

@@ -11,7 +11,12 @@ from indicators import operations, store
 from indicators.access import Principal
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["app_pages/overview.py", "app_pages/community.py", "app_pages/alerts.py", "app_pages/methodology.py"]
+PAGES = [
+    "app_pages/overview.py",
+    "app_pages/community.py",
+    "app_pages/alerts.py",
+    "app_pages/methodology.py",
+]
 TIMEOUT = 90
 ADMIN = Principal("admin", "admin", None)
 
@@ -126,7 +131,10 @@ def test_the_demo_login_page_lists_the_demo_accounts_and_they_sign_in(monkeypatc
     no_exceptions(test)
     assert test.title[0].value == "总览"
     assert test.selectbox(key="sb_street").disabled, "a street's staff member sees only that street"
-    assert test.selectbox(key="sb_street").format_func(test.selectbox(key="sb_street").value) == row["所属单位"]
+    assert (
+        test.selectbox(key="sb_street").format_func(test.selectbox(key="sb_street").value)
+        == row["所属单位"]
+    )
 
 
 def test_a_damaged_database_file_gives_a_message_not_a_traceback(monkeypatch, tmp_path):
@@ -149,7 +157,9 @@ def test_page_content_shared_between_sessions_stays_inside_each_account(monkeypa
     districts = sorted(ranking_codes(app(monkeypatch, demo_db)))  # the admin's ranking: districts
     assert len(districts) >= 2
     for district in districts[:2]:
-        test = app(monkeypatch, demo_db, principal=Principal(f"leader-{district}", "leader", district))
+        test = app(
+            monkeypatch, demo_db, principal=Principal(f"leader-{district}", "leader", district)
+        )
         no_exceptions(test)
         streets = ranking_codes(test)
         assert streets, "the ranking lists the district's streets"

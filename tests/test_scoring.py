@@ -31,8 +31,7 @@ SIMPLE = load_catalog(FIXTURES / "simple.toml")
 HDI = load_catalog(FIXTURES / "hdi.toml")
 C1, C2, C3 = "990101001001", "990101001002", "990101002001"
 # Modest example counts keep the suite fast; each example scores one or two small tables.
-PROPERTY = settings(max_examples=50, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEAVY_PROPERTY = settings(PROPERTY, max_examples=30)
 
 
@@ -43,8 +42,9 @@ def long(rows: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-def one_unit(values: dict[str, float | None], period: str = "2025-01",
-             code: str = C1) -> pd.DataFrame:
+def one_unit(
+    values: dict[str, float | None], period: str = "2025-01", code: str = C1
+) -> pd.DataFrame:
     return long([(code, period, indicator, value) for indicator, value in values.items()])
 
 
@@ -68,61 +68,68 @@ def unit_row(tables, code: str = C1, period: str = "2025-01") -> pd.Series:
 
 # ---- the score of one value -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("catalog", "indicator", "value", "expected"), [
-    # higher is better: satisfaction, goalposts worst 50 → best 95
-    (CATALOG, "satisfaction", 95.0, 100.0),
-    (CATALOG, "satisfaction", 50.0, 0.0),
-    (CATALOG, "satisfaction", 72.5, 50.0),
-    (CATALOG, "satisfaction", 86.0, 80.0),
-    (CATALOG, "satisfaction", 100.0, 100.0),   # clamped at the best goalpost
-    (CATALOG, "satisfaction", 30.0, 0.0),      # clamped at the worst goalpost
-    (CATALOG, "certified_share", 18.0, 30.0),  # the source documents' baseline
-    # lower is better: response hours, worst 72 → best 2
-    (CATALOG, "response_hours", 2.0, 100.0),
-    (CATALOG, "response_hours", 72.0, 0.0),
-    (CATALOG, "response_hours", 37.0, 50.0),
-    (CATALOG, "response_hours", 0.0, 100.0),
-    (CATALOG, "response_hours", 200.0, 0.0),
-    (CATALOG, "turnover", 17.5, 50.0),
-    (CATALOG, "error_rate", 8.7, (10 - 8.7) / 9 * 100),        # the source documents' baseline
-    (CATALOG, "residents_per_worker", 1800.0, 0.0),
-    (CATALOG, "residents_per_worker", 1050.0, 50.0),
-    # log transform: b1 goalposts 10 → 1000, so 100 is half-way on the log scale
-    (SIMPLE, "b1", 100.0, 50.0),
-    (SIMPLE, "b1", 1000.0, 100.0),
-    (SIMPLE, "b1", 10.0, 0.0),
-    (SIMPLE, "b1", 10 ** 1.5, 25.0),
-    (SIMPLE, "b1", 5000.0, 100.0),
-    (SIMPLE, "b1", 1.0, 0.0),
-    (SIMPLE, "b1", 0.0, 0.0),                  # ln(0) would be −∞: scored as the worst
-    (SIMPLE, "a2", 25.0, 75.0),
-    (HDI, "gni_per_capita", math.sqrt(100 * 75000), 50.0),
-    (HDI, "life_expectancy", 52.5, 50.0),
-])
+
+@pytest.mark.parametrize(
+    ("catalog", "indicator", "value", "expected"),
+    [
+        # higher is better: satisfaction, goalposts worst 50 → best 95
+        (CATALOG, "satisfaction", 95.0, 100.0),
+        (CATALOG, "satisfaction", 50.0, 0.0),
+        (CATALOG, "satisfaction", 72.5, 50.0),
+        (CATALOG, "satisfaction", 86.0, 80.0),
+        (CATALOG, "satisfaction", 100.0, 100.0),  # clamped at the best goalpost
+        (CATALOG, "satisfaction", 30.0, 0.0),  # clamped at the worst goalpost
+        (CATALOG, "certified_share", 18.0, 30.0),  # the source documents' baseline
+        # lower is better: response hours, worst 72 → best 2
+        (CATALOG, "response_hours", 2.0, 100.0),
+        (CATALOG, "response_hours", 72.0, 0.0),
+        (CATALOG, "response_hours", 37.0, 50.0),
+        (CATALOG, "response_hours", 0.0, 100.0),
+        (CATALOG, "response_hours", 200.0, 0.0),
+        (CATALOG, "turnover", 17.5, 50.0),
+        (CATALOG, "error_rate", 8.7, (10 - 8.7) / 9 * 100),  # the source documents' baseline
+        (CATALOG, "residents_per_worker", 1800.0, 0.0),
+        (CATALOG, "residents_per_worker", 1050.0, 50.0),
+        # log transform: b1 goalposts 10 → 1000, so 100 is half-way on the log scale
+        (SIMPLE, "b1", 100.0, 50.0),
+        (SIMPLE, "b1", 1000.0, 100.0),
+        (SIMPLE, "b1", 10.0, 0.0),
+        (SIMPLE, "b1", 10**1.5, 25.0),
+        (SIMPLE, "b1", 5000.0, 100.0),
+        (SIMPLE, "b1", 1.0, 0.0),
+        (SIMPLE, "b1", 0.0, 0.0),  # ln(0) would be −∞: scored as the worst
+        (SIMPLE, "a2", 25.0, 75.0),
+        (HDI, "gni_per_capita", math.sqrt(100 * 75000), 50.0),
+        (HDI, "life_expectancy", 52.5, 50.0),
+    ],
+)
 def test_score_formula(catalog, indicator, value, expected):
     assert score_value(indicator, value, catalog) == pytest.approx(expected, abs=1e-9)
 
 
 # The source documents' baselines (catalog.toml `source`), scored with the default goalposts:
 # the table docs/methodology.md prints.
-@pytest.mark.parametrize(("indicator", "baseline", "expected"), [
-    ("satisfaction", 68.3, 40.67),
-    ("satisfaction", 89.5, 87.78),
-    ("satisfaction", 90.0, 88.89),
-    ("participation", 45.0, 70.0),
-    ("participation", 12.0, 4.0),
-    ("council_attendance", 60.0, 40.0),
-    ("certified_share", 18.0, 30.0),
-    ("training_hours", 20.0, 50.0),
-    ("mediation_success", 40.0, 15.38),
-    ("turnover", 15.0, 60.0),
-    ("response_hours", 72.0, 0.0),
-    ("error_rate", 8.7, 14.44),
-    ("error_rate", 1.2, 97.78),
-    ("digital_usage", 30.0, 25.0),
-    ("innovation_share", 15.0, 37.5),
-    ("residents_per_worker", 1800.0, 0.0),
-])
+@pytest.mark.parametrize(
+    ("indicator", "baseline", "expected"),
+    [
+        ("satisfaction", 68.3, 40.67),
+        ("satisfaction", 89.5, 87.78),
+        ("satisfaction", 90.0, 88.89),
+        ("participation", 45.0, 70.0),
+        ("participation", 12.0, 4.0),
+        ("council_attendance", 60.0, 40.0),
+        ("certified_share", 18.0, 30.0),
+        ("training_hours", 20.0, 50.0),
+        ("mediation_success", 40.0, 15.38),
+        ("turnover", 15.0, 60.0),
+        ("response_hours", 72.0, 0.0),
+        ("error_rate", 8.7, 14.44),
+        ("error_rate", 1.2, 97.78),
+        ("digital_usage", 30.0, 25.0),
+        ("innovation_share", 15.0, 37.5),
+        ("residents_per_worker", 1800.0, 0.0),
+    ],
+)
 def test_source_baselines_score_as_documented(indicator, baseline, expected):
     score = score_value(indicator, baseline, CATALOG)
     assert round(score, 2) == expected
@@ -135,8 +142,9 @@ def test_missing_value_is_not_a_zero():
     absent = {k: v for k, v in complete.items() if k != "satisfaction"}
     zero = {**complete, "satisfaction": 0.0}
 
-    with_nan, without_row, with_zero = (score_values(one_unit(v), CATALOG)
-                                        for v in (missing, absent, zero))
+    with_nan, without_row, with_zero = (
+        score_values(one_unit(v), CATALOG) for v in (missing, absent, zero)
+    )
     pd.testing.assert_frame_equal(with_nan.unit_scores, without_row.unit_scores)
     assert "satisfaction" not in set(with_nan.indicator_scores["indicator"])
     assert unit_row(with_nan)["index"] == pytest.approx(80.0)
@@ -159,11 +167,27 @@ def test_empty_input_gives_empty_tables_with_the_columns():
     tables = score_values(long([]), CATALOG)
     assert tables.unit_scores.empty and tables.indicator_scores.empty
     assert list(tables.unit_scores.columns) == [
-        "community_code", "period", "coverage", "index", "withheld", "withheld_reason",
-        "resident", "professional", "process", "innovation"]
+        "community_code",
+        "period",
+        "coverage",
+        "index",
+        "withheld",
+        "withheld_reason",
+        "resident",
+        "professional",
+        "process",
+        "innovation",
+    ]
     assert list(tables.indicator_scores.columns) == [
-        "community_code", "period", "indicator", "dimension", "value", "score",
-        "nominal_weight", "effective_weight"]
+        "community_code",
+        "period",
+        "indicator",
+        "dimension",
+        "value",
+        "score",
+        "nominal_weight",
+        "effective_weight",
+    ]
 
 
 # ---- dimensions, effective weights, coverage, withheld ---------------------------------------
@@ -174,14 +198,22 @@ def test_empty_input_gives_empty_tables_with_the_columns():
 ALL_SIMPLE = {"a1": 80.0, "a2": 40.0, "b1": 100.0, "b2": 9.0, "c1": 500.0}
 
 
-@pytest.mark.parametrize(("present", "a", "b", "coverage", "weights"), [
-    ({"a1", "a2", "b1", "b2"}, (80 + 3 * 60) / 4, (50 + 90) / 2, 1.0,
-     {"a1": 0.15, "a2": 0.45, "b1": 0.2, "b2": 0.2}),
-    ({"a2", "b1", "b2"}, 60.0, 70.0, 0.85, {"a2": 0.6, "b1": 0.2, "b2": 0.2}),
-    ({"a1", "b1", "b2"}, 80.0, 70.0, 0.55, {"a1": 0.6, "b1": 0.2, "b2": 0.2}),
-    ({"a1", "a2", "b2"}, 65.0, 90.0, 0.8, {"a1": 0.15, "a2": 0.45, "b2": 0.4}),
-    ({"a1", "a2", "b1"}, 65.0, 50.0, 0.8, {"a1": 0.15, "a2": 0.45, "b1": 0.4}),
-])
+@pytest.mark.parametrize(
+    ("present", "a", "b", "coverage", "weights"),
+    [
+        (
+            {"a1", "a2", "b1", "b2"},
+            (80 + 3 * 60) / 4,
+            (50 + 90) / 2,
+            1.0,
+            {"a1": 0.15, "a2": 0.45, "b1": 0.2, "b2": 0.2},
+        ),
+        ({"a2", "b1", "b2"}, 60.0, 70.0, 0.85, {"a2": 0.6, "b1": 0.2, "b2": 0.2}),
+        ({"a1", "b1", "b2"}, 80.0, 70.0, 0.55, {"a1": 0.6, "b1": 0.2, "b2": 0.2}),
+        ({"a1", "a2", "b2"}, 65.0, 90.0, 0.8, {"a1": 0.15, "a2": 0.45, "b2": 0.4}),
+        ({"a1", "a2", "b1"}, 65.0, 50.0, 0.8, {"a1": 0.15, "a2": 0.45, "b1": 0.4}),
+    ],
+)
 def test_dimension_scores_renormalise_over_available_indicators(present, a, b, coverage, weights):
     values = {k: v for k, v in ALL_SIMPLE.items() if k in present or k == "c1"}
     tables = score_values(one_unit(values), SIMPLE)
@@ -194,16 +226,19 @@ def test_dimension_scores_renormalise_over_available_indicators(present, a, b, c
     assert effective["c1"] == 0.0
 
 
-@pytest.mark.parametrize(("present", "coverage", "withheld_reason"), [
-    ({"a1", "a2", "b1", "b2"}, 1.0, None),
-    ({"a2", "b1", "b2"}, 0.85, None),
-    ({"a1", "a2", "b1"}, 0.8, None),
-    ({"a2", "b1"}, 0.65, WITHHELD_COVERAGE),
-    ({"a1", "b1", "b2"}, 0.55, WITHHELD_COVERAGE),
-    ({"a1", "a2"}, 0.6, WITHHELD_DIMENSION),
-    ({"b1", "b2"}, 0.4, WITHHELD_DIMENSION),
-    (set(), 0.0, WITHHELD_DIMENSION),          # only the context indicator
-])
+@pytest.mark.parametrize(
+    ("present", "coverage", "withheld_reason"),
+    [
+        ({"a1", "a2", "b1", "b2"}, 1.0, None),
+        ({"a2", "b1", "b2"}, 0.85, None),
+        ({"a1", "a2", "b1"}, 0.8, None),
+        ({"a2", "b1"}, 0.65, WITHHELD_COVERAGE),
+        ({"a1", "b1", "b2"}, 0.55, WITHHELD_COVERAGE),
+        ({"a1", "a2"}, 0.6, WITHHELD_DIMENSION),
+        ({"b1", "b2"}, 0.4, WITHHELD_DIMENSION),
+        (set(), 0.0, WITHHELD_DIMENSION),  # only the context indicator
+    ],
+)
 def test_coverage_and_withheld_state(present, coverage, withheld_reason):
     values = {k: v for k, v in ALL_SIMPLE.items() if k in present or k == "c1"}
     row = unit_row(score_values(one_unit(values), SIMPLE))
@@ -213,17 +248,20 @@ def test_coverage_and_withheld_state(present, coverage, withheld_reason):
     assert math.isnan(row["index"]) == (withheld_reason is not None)
 
 
-@pytest.mark.parametrize(("dropped", "coverage", "withheld"), [
-    ((), 1.0, False),
-    (("satisfaction",), 0.9, False),
-    (("response_hours",), 1 - 1 / 15, False),
-    (("digital_usage",), 0.95, False),
-    # exactly at the 0.75 minimum: shown (0.1 + 0.1 + 0.05 = 0.25 missing)
-    (("satisfaction", "certified_share", "digital_usage"), 0.75, False),
-    (("satisfaction", "certified_share", "digital_usage", "error_rate"), 0.75 - 1 / 15, True),
-    (("digital_usage", "innovation_share"), 0.9, True),   # a whole dimension is empty
-    (("satisfaction", "participation", "council_attendance"), 0.7, True),
-])
+@pytest.mark.parametrize(
+    ("dropped", "coverage", "withheld"),
+    [
+        ((), 1.0, False),
+        (("satisfaction",), 0.9, False),
+        (("response_hours",), 1 - 1 / 15, False),
+        (("digital_usage",), 0.95, False),
+        # exactly at the 0.75 minimum: shown (0.1 + 0.1 + 0.05 = 0.25 missing)
+        (("satisfaction", "certified_share", "digital_usage"), 0.75, False),
+        (("satisfaction", "certified_share", "digital_usage", "error_rate"), 0.75 - 1 / 15, True),
+        (("digital_usage", "innovation_share"), 0.9, True),  # a whole dimension is empty
+        (("satisfaction", "participation", "council_attendance"), 0.7, True),
+    ],
+)
 def test_coverage_of_the_default_catalog(dropped, coverage, withheld):
     values = {k: v for k, v in full_values(CATALOG, 0.7).items() if k not in dropped}
     row = unit_row(score_values(one_unit(values), CATALOG))
@@ -249,35 +287,52 @@ def test_context_indicator_changes_neither_index_nor_coverage(context_value):
 
 def test_only_the_context_indicator_is_withheld_not_zero():
     row = unit_row(score_values(one_unit({"residents_per_worker": 900.0}), CATALOG))
-    assert (row["coverage"], row["withheld"], row["withheld_reason"]) == (0.0, True, WITHHELD_DIMENSION)
+    assert (row["coverage"], row["withheld"], row["withheld_reason"]) == (
+        0.0,
+        True,
+        WITHHELD_DIMENSION,
+    )
 
 
 def test_without_require_every_dimension_the_index_renormalises_across_dimensions():
     catalog = variant(coverage={"minimum": 0.5, "require_every_dimension": False})
     tables = score_values(one_unit({"a1": 80.0, "a2": 40.0}), catalog)
     row = unit_row(tables)
-    assert (row["withheld"], row["coverage"], row["index"]) == (False, pytest.approx(0.6), pytest.approx(65.0))
+    assert (row["withheld"], row["coverage"], row["index"]) == (
+        False,
+        pytest.approx(0.6),
+        pytest.approx(65.0),
+    )
     assert math.isnan(row["b"])
     effective = tables.indicator_scores.set_index("indicator")["effective_weight"]
     assert effective.to_dict() == pytest.approx({"a1": 0.25, "a2": 0.75})
-    assert (tables.indicator_scores["effective_weight"] * tables.indicator_scores["score"]).sum() == (
-        pytest.approx(row["index"]))
+    assert (
+        tables.indicator_scores["effective_weight"] * tables.indicator_scores["score"]
+    ).sum() == (pytest.approx(row["index"]))
 
 
 # ---- geometric aggregation -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("values", "within", "across", "expected"), [
-    # a = (1×100 + 3×100)/4 = 100 … b = (0 + 100)/2 = 50 → arithmetic 0.6×100 + 0.4×50
-    ({"a1": 100, "a2": 0, "b1": 10, "b2": 10}, "arithmetic", "arithmetic", 80.0),
-    ({"a1": 100, "a2": 0, "b1": 10, "b2": 10}, "arithmetic", "geometric", 100 ** 0.6 * 50 ** 0.4),
-    # a = 64, b = 25: geometric 64^0.6 × 25^0.4
-    ({"a1": 64, "a2": 36, "b1": 10, "b2": 5}, "arithmetic", "geometric", 64 ** 0.6 * 25 ** 0.4),
-    # b = 0 is floored at geometric_floor = 1 before the logarithm: 64^0.6 × 1^0.4, not 0
-    ({"a1": 64, "a2": 36, "b1": 10, "b2": 0}, "arithmetic", "geometric", 64 ** 0.6),
-    # within a dimension too: a = exp((1×ln 100 + 3×ln 1)/4) = 100^0.25 (a2 = 0 floored at 1)
-    ({"a1": 100, "a2": 100, "b1": 1000, "b2": 10}, "geometric", "arithmetic",
-     0.6 * 100 ** 0.25 + 0.4 * 100),
-])
+
+@pytest.mark.parametrize(
+    ("values", "within", "across", "expected"),
+    [
+        # a = (1×100 + 3×100)/4 = 100 … b = (0 + 100)/2 = 50 → arithmetic 0.6×100 + 0.4×50
+        ({"a1": 100, "a2": 0, "b1": 10, "b2": 10}, "arithmetic", "arithmetic", 80.0),
+        ({"a1": 100, "a2": 0, "b1": 10, "b2": 10}, "arithmetic", "geometric", 100**0.6 * 50**0.4),
+        # a = 64, b = 25: geometric 64^0.6 × 25^0.4
+        ({"a1": 64, "a2": 36, "b1": 10, "b2": 5}, "arithmetic", "geometric", 64**0.6 * 25**0.4),
+        # b = 0 is floored at geometric_floor = 1 before the logarithm: 64^0.6 × 1^0.4, not 0
+        ({"a1": 64, "a2": 36, "b1": 10, "b2": 0}, "arithmetic", "geometric", 64**0.6),
+        # within a dimension too: a = exp((1×ln 100 + 3×ln 1)/4) = 100^0.25 (a2 = 0 floored at 1)
+        (
+            {"a1": 100, "a2": 100, "b1": 1000, "b2": 10},
+            "geometric",
+            "arithmetic",
+            0.6 * 100**0.25 + 0.4 * 100,
+        ),
+    ],
+)
 def test_geometric_option_with_floor(values, within, across, expected):
     catalog = variant(aggregation={"within_dimension": within, "across_dimensions": across})
     row = unit_row(score_values(one_unit(values), catalog))
@@ -287,7 +342,7 @@ def test_geometric_option_with_floor(values, within, across, expected):
 def test_geometric_floor_is_a_catalog_setting():
     values = one_unit({"a1": 64, "a2": 36, "b1": 10, "b2": 0})
     floored = variant(aggregation={"across_dimensions": "geometric", "geometric_floor": 4.0})
-    assert unit_row(score_values(values, floored))["index"] == pytest.approx(64 ** 0.6 * 4 ** 0.4)
+    assert unit_row(score_values(values, floored))["index"] == pytest.approx(64**0.6 * 4**0.4)
 
 
 # ---- a published index by configuration alone: the UNDP HDI ----------------------------------
@@ -312,11 +367,20 @@ HDR_2022 = [
 ]
 
 
-@pytest.mark.parametrize(("country", "le", "eys", "mys", "gni", "hdi"), HDR_2022,
-                         ids=[row[0] for row in HDR_2022])
+@pytest.mark.parametrize(
+    ("country", "le", "eys", "mys", "gni", "hdi"), HDR_2022, ids=[row[0] for row in HDR_2022]
+)
 def test_hdi_reproduced_from_configuration(country, le, eys, mys, gni, hdi):
-    values = one_unit({"life_expectancy": le, "expected_schooling": eys,
-                       "mean_schooling": mys, "gni_per_capita": gni}, period="2022", code=country)
+    values = one_unit(
+        {
+            "life_expectancy": le,
+            "expected_schooling": eys,
+            "mean_schooling": mys,
+            "gni_per_capita": gni,
+        },
+        period="2022",
+        code=country,
+    )
     row = unit_row(score_values(values, HDI), code=country, period="2022")
     assert round(row["index"] / 100, 3) == hdi
     # the education dimension index is the plain mean of its two (capped) indices
@@ -325,34 +389,78 @@ def test_hdi_reproduced_from_configuration(country, le, eys, mys, gni, hdi):
 
 def test_hdi_groups_as_levels():
     levels = [HDI.level_of(hdi * 100) for *_, hdi in HDR_2022]
-    assert levels == ["very_high", "very_high", "very_high", "high", "medium", "medium", "low", "low"]
+    assert levels == [
+        "very_high",
+        "very_high",
+        "very_high",
+        "high",
+        "medium",
+        "medium",
+        "low",
+        "low",
+    ]
 
 
 def test_hdi_needs_every_input():
-    values = one_unit({"life_expectancy": 80.0, "expected_schooling": 15.0, "gni_per_capita": 9000.0})
+    values = one_unit(
+        {"life_expectancy": 80.0, "expected_schooling": 15.0, "gni_per_capita": 9000.0}
+    )
     row = unit_row(score_values(values, HDI))
     assert (row["withheld"], row["withheld_reason"]) == (True, WITHHELD_COVERAGE)
 
 
 # ---- quarters and years ------------------------------------------------------------------------
 
+
 def test_aggregation_is_the_mean_of_available_months():
-    values = long([
-        (C1, "2025-01", "satisfaction", 70.0),
-        (C1, "2025-02", "satisfaction", 80.0),
-        (C1, "2025-03", "satisfaction", None),     # missing: not a zero
-        (C1, "2025-04", "satisfaction", 90.0),
-        (C1, "2025-02", "response_hours", 10.0),
-        (C2, "2025-12", "satisfaction", 60.0),
-        (C2, "2024-12", "satisfaction", 50.0),
-    ])
+    values = long(
+        [
+            (C1, "2025-01", "satisfaction", 70.0),
+            (C1, "2025-02", "satisfaction", 80.0),
+            (C1, "2025-03", "satisfaction", None),  # missing: not a zero
+            (C1, "2025-04", "satisfaction", 90.0),
+            (C1, "2025-02", "response_hours", 10.0),
+            (C2, "2025-12", "satisfaction", 60.0),
+            (C2, "2024-12", "satisfaction", 50.0),
+        ]
+    )
     quarters = aggregate_months(values, "quarter")
     assert quarters.to_dict("records") == [
-        {"community_code": C1, "period": "2025-Q1", "indicator": "response_hours", "value": 10.0, "months": 1},
-        {"community_code": C1, "period": "2025-Q1", "indicator": "satisfaction", "value": 75.0, "months": 2},
-        {"community_code": C1, "period": "2025-Q2", "indicator": "satisfaction", "value": 90.0, "months": 1},
-        {"community_code": C2, "period": "2024-Q4", "indicator": "satisfaction", "value": 50.0, "months": 1},
-        {"community_code": C2, "period": "2025-Q4", "indicator": "satisfaction", "value": 60.0, "months": 1},
+        {
+            "community_code": C1,
+            "period": "2025-Q1",
+            "indicator": "response_hours",
+            "value": 10.0,
+            "months": 1,
+        },
+        {
+            "community_code": C1,
+            "period": "2025-Q1",
+            "indicator": "satisfaction",
+            "value": 75.0,
+            "months": 2,
+        },
+        {
+            "community_code": C1,
+            "period": "2025-Q2",
+            "indicator": "satisfaction",
+            "value": 90.0,
+            "months": 1,
+        },
+        {
+            "community_code": C2,
+            "period": "2024-Q4",
+            "indicator": "satisfaction",
+            "value": 50.0,
+            "months": 1,
+        },
+        {
+            "community_code": C2,
+            "period": "2025-Q4",
+            "indicator": "satisfaction",
+            "value": 60.0,
+            "months": 1,
+        },
     ]
     years = aggregate_months(values, "year")
     assert years[["community_code", "period", "indicator", "value", "months"]].values.tolist() == [
@@ -364,10 +472,12 @@ def test_aggregation_is_the_mean_of_available_months():
 
 
 def test_a_year_is_scored_exactly_like_a_month_of_its_mean_values():
-    months = pd.concat([
-        one_unit(full_values(CATALOG, fraction), period=f"2025-{m:02d}")
-        for m, fraction in zip(range(1, 13), np.linspace(0.4, 0.9, 12), strict=True)
-    ])
+    months = pd.concat(
+        [
+            one_unit(full_values(CATALOG, fraction), period=f"2025-{m:02d}")
+            for m, fraction in zip(range(1, 13), np.linspace(0.4, 0.9, 12), strict=True)
+        ]
+    )
     months = months[~((months["period"] == "2025-05") & (months["indicator"] == "satisfaction"))]
     year = aggregate_months(months, "year")
     as_month = year.assign(period="2025-06")[["community_code", "period", "indicator", "value"]]
@@ -379,45 +489,135 @@ def test_a_year_is_scored_exactly_like_a_month_of_its_mean_values():
 
 # ---- roll-ups to streets and districts -------------------------------------------------------
 
-REGISTRY = pd.DataFrame({
-    "code": ["990101000000", "990101001000", "990101002000",
-             C1, C2, "990101001003", C3, "990101002002"],
-    "level": ["district", "street", "street",
-              "community", "community", "community", "community", "community"],
-    "population": [None, None, None, 1000, 3000, 2000, 4000, None],
-})
-COMMUNITY_SCORES = pd.DataFrame({
-    "community_code": [C1, C2, "990101001003", C3, "990101002002", "990199999999"],
-    "period": ["2025-01"] * 6,
-    "index": [80.0, 60.0, np.nan, 50.0, 70.0, 10.0],   # the last is not in the registry
-    "level": ["normal", "yellow", None, "red", "blue", "red"],
-    "resident": [90.0, 50.0, 40.0, 60.0, 80.0, 0.0],
-    "professional": [70.0, 70.0, np.nan, 40.0, 60.0, 0.0],
-    "process": [80.0, 60.0, 30.0, 50.0, 70.0, 0.0],
-    "innovation": [80.0, 60.0, 20.0, 50.0, 70.0, 0.0],
-})
+REGISTRY = pd.DataFrame(
+    {
+        "code": [
+            "990101000000",
+            "990101001000",
+            "990101002000",
+            C1,
+            C2,
+            "990101001003",
+            C3,
+            "990101002002",
+        ],
+        "level": [
+            "district",
+            "street",
+            "street",
+            "community",
+            "community",
+            "community",
+            "community",
+            "community",
+        ],
+        "population": [None, None, None, 1000, 3000, 2000, 4000, None],
+    }
+)
+COMMUNITY_SCORES = pd.DataFrame(
+    {
+        "community_code": [C1, C2, "990101001003", C3, "990101002002", "990199999999"],
+        "period": ["2025-01"] * 6,
+        "index": [80.0, 60.0, np.nan, 50.0, 70.0, 10.0],  # the last is not in the registry
+        "level": ["normal", "yellow", None, "red", "blue", "red"],
+        "resident": [90.0, 50.0, 40.0, 60.0, 80.0, 0.0],
+        "professional": [70.0, 70.0, np.nan, 40.0, 60.0, 0.0],
+        "process": [80.0, 60.0, 30.0, 50.0, 70.0, 0.0],
+        "innovation": [80.0, 60.0, 20.0, 50.0, 70.0, 0.0],
+    }
+)
 
 
-@pytest.mark.parametrize(("unit_level", "weighting", "expected"), [
-    ("street", "equal", {
-        "990101001000": {"index": 70.0, "coverage": 2 / 3, "communities": 3, "scored": 2, "resident": 70.0,
-                         "n_normal": 1, "n_blue": 0, "n_yellow": 1, "n_red": 0, "n_withheld": 1, "n_missing": 0},
-        "990101002000": {"index": 60.0, "coverage": 1.0, "communities": 2, "scored": 2, "resident": 70.0,
-                         "n_normal": 0, "n_blue": 1, "n_yellow": 0, "n_red": 1, "n_withheld": 0, "n_missing": 0},
-    }),
-    ("street", "population", {
-        # (1000 × 80 + 3000 × 60) / 4000; the second street: the community without a
-        # population counts with weight 0
-        "990101001000": {"index": 65.0, "coverage": 2 / 3, "communities": 3, "scored": 2, "resident": 60.0,
-                         "n_normal": 1, "n_blue": 0, "n_yellow": 1, "n_red": 0, "n_withheld": 1, "n_missing": 0},
-        "990101002000": {"index": 50.0, "coverage": 1.0, "communities": 2, "scored": 2, "resident": 60.0,
-                         "n_normal": 0, "n_blue": 1, "n_yellow": 0, "n_red": 1, "n_withheld": 0, "n_missing": 0},
-    }),
-    ("district", "equal", {
-        "990101000000": {"index": 65.0, "coverage": 4 / 5, "communities": 5, "scored": 4, "resident": 70.0,
-                         "n_normal": 1, "n_blue": 1, "n_yellow": 1, "n_red": 1, "n_withheld": 1, "n_missing": 0},
-    }),
-])
+@pytest.mark.parametrize(
+    ("unit_level", "weighting", "expected"),
+    [
+        (
+            "street",
+            "equal",
+            {
+                "990101001000": {
+                    "index": 70.0,
+                    "coverage": 2 / 3,
+                    "communities": 3,
+                    "scored": 2,
+                    "resident": 70.0,
+                    "n_normal": 1,
+                    "n_blue": 0,
+                    "n_yellow": 1,
+                    "n_red": 0,
+                    "n_withheld": 1,
+                    "n_missing": 0,
+                },
+                "990101002000": {
+                    "index": 60.0,
+                    "coverage": 1.0,
+                    "communities": 2,
+                    "scored": 2,
+                    "resident": 70.0,
+                    "n_normal": 0,
+                    "n_blue": 1,
+                    "n_yellow": 0,
+                    "n_red": 1,
+                    "n_withheld": 0,
+                    "n_missing": 0,
+                },
+            },
+        ),
+        (
+            "street",
+            "population",
+            {
+                # (1000 × 80 + 3000 × 60) / 4000; the second street: the community without a
+                # population counts with weight 0
+                "990101001000": {
+                    "index": 65.0,
+                    "coverage": 2 / 3,
+                    "communities": 3,
+                    "scored": 2,
+                    "resident": 60.0,
+                    "n_normal": 1,
+                    "n_blue": 0,
+                    "n_yellow": 1,
+                    "n_red": 0,
+                    "n_withheld": 1,
+                    "n_missing": 0,
+                },
+                "990101002000": {
+                    "index": 50.0,
+                    "coverage": 1.0,
+                    "communities": 2,
+                    "scored": 2,
+                    "resident": 60.0,
+                    "n_normal": 0,
+                    "n_blue": 1,
+                    "n_yellow": 0,
+                    "n_red": 1,
+                    "n_withheld": 0,
+                    "n_missing": 0,
+                },
+            },
+        ),
+        (
+            "district",
+            "equal",
+            {
+                "990101000000": {
+                    "index": 65.0,
+                    "coverage": 4 / 5,
+                    "communities": 5,
+                    "scored": 4,
+                    "resident": 70.0,
+                    "n_normal": 1,
+                    "n_blue": 1,
+                    "n_yellow": 1,
+                    "n_red": 1,
+                    "n_withheld": 1,
+                    "n_missing": 0,
+                },
+            },
+        ),
+    ],
+)
 def test_rollup(unit_level, weighting, expected):
     result = rollup(COMMUNITY_SCORES, REGISTRY, CATALOG, unit_level, weighting).set_index("code")
     assert sorted(result.index) == sorted(expected)
@@ -431,7 +631,12 @@ def test_rollup(unit_level, weighting, expected):
 def test_rollup_counts_registered_communities_without_a_row_as_missing():
     scores = COMMUNITY_SCORES[COMMUNITY_SCORES["community_code"] != C2]
     street = rollup(scores, REGISTRY, CATALOG, "street").set_index("code").loc["990101001000"]
-    assert (street["communities"], street["scored"], street["n_withheld"], street["n_missing"]) == (3, 1, 1, 1)
+    assert (street["communities"], street["scored"], street["n_withheld"], street["n_missing"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
     assert street["coverage"] == pytest.approx(1 / 3)
     assert street["index"] == 80.0
 
@@ -454,10 +659,13 @@ def test_rollup_of_an_arithmetic_index_equals_the_index_of_the_rolled_up_dimensi
         assert result["index"] == pytest.approx(result[dims].to_numpy(dtype=float) @ weights)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"unit_level": "city"}, "unit_level"),
-    ({"unit_level": "street", "weighting": "area"}, "weighting"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"unit_level": "city"}, "unit_level"),
+        ({"unit_level": "street", "weighting": "area"}, "weighting"),
+    ],
+)
 def test_rollup_rejects_unknown_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
         rollup(COMMUNITY_SCORES, REGISTRY, CATALOG, **kwargs)
@@ -465,18 +673,25 @@ def test_rollup_rejects_unknown_options(kwargs, message):
 
 # ---- change attribution ----------------------------------------------------------------------
 
+
 def _two_periods(before: dict, after: dict, catalog: Catalog = CATALOG):
     frame = pd.concat([one_unit(before, "2025-01"), one_unit(after, "2025-02")])
     return score_values(frame, catalog)
 
 
-@pytest.mark.parametrize(("case", "change"), [
-    ("one indicator improves", {"after": {"satisfaction": 95.0}}),
-    ("everything moves", {"after": {"*": 0.9}}),
-    ("missing after", {"after": {"satisfaction": None}}),
-    ("missing before", {"before": {"response_hours": None}}),
-    ("different missing each side", {"before": {"turnover": None}, "after": {"digital_usage": None}}),
-])
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        ("one indicator improves", {"after": {"satisfaction": 95.0}}),
+        ("everything moves", {"after": {"*": 0.9}}),
+        ("missing after", {"after": {"satisfaction": None}}),
+        ("missing before", {"before": {"response_hours": None}}),
+        (
+            "different missing each side",
+            {"before": {"turnover": None}, "after": {"digital_usage": None}},
+        ),
+    ],
+)
 def test_attribution_contributions_sum_exactly_to_the_index_change(case, change):
     base = full_values(CATALOG, 0.6)
     before = {**base, **change.get("before", {})}
@@ -490,15 +705,18 @@ def test_attribution_contributions_sum_exactly_to_the_index_change(case, change)
     index = tables.unit_scores.set_index("period")["index"]
     assert index.notna().all(), case
     parts = attribute_change(tables.indicator_scores, "2025-01", "2025-02")
-    assert parts["contribution"].sum() == pytest.approx(index["2025-02"] - index["2025-01"], abs=1e-9)
+    assert parts["contribution"].sum() == pytest.approx(
+        index["2025-02"] - index["2025-01"], abs=1e-9
+    )
     assert set(parts["indicator"]) == {i.id for i in CATALOG.indexed_indicators}
 
 
 def test_attribution_of_a_missing_value_takes_its_weight_to_the_others():
     before = {"a1": 80.0, "a2": 40.0, "b1": 100.0, "b2": 9.0}
     after = {"a2": 40.0, "b1": 100.0, "b2": 9.0}
-    parts = attribute_change(_two_periods(before, after, SIMPLE).indicator_scores,
-                             "2025-01", "2025-02").set_index("indicator")
+    parts = attribute_change(
+        _two_periods(before, after, SIMPLE).indicator_scores, "2025-01", "2025-02"
+    ).set_index("indicator")
     # a1 (score 80, weight 0.15) leaves; a2 (score 60) rises from weight 0.45 to 0.6
     assert parts.loc["a1", "contribution"] == pytest.approx(-0.15 * 80)
     assert parts.loc["a2", "contribution"] == pytest.approx(0.15 * 60)
@@ -518,16 +736,24 @@ def unit_values(draw: st.DrawFn, catalog: Catalog = CATALOG, min_present: int = 
         if draw(st.booleans()) or len(values) < min_present:
             low, high = min(indicator.best, indicator.worst), max(indicator.best, indicator.worst)
             span = high - low
-            values[indicator.id] = draw(st.floats(max(indicator.valid_min, low - span / 2),
-                                                  min(indicator.valid_max, high + span / 2),
-                                                  allow_nan=False))
+            values[indicator.id] = draw(
+                st.floats(
+                    max(indicator.valid_min, low - span / 2),
+                    min(indicator.valid_max, high + span / 2),
+                    allow_nan=False,
+                )
+            )
     return values
 
 
 @PROPERTY
-@given(st.sampled_from([CATALOG, SIMPLE, HDI]).flatmap(
-    lambda c: st.tuples(st.just(c), st.sampled_from(c.indicators),
-                        st.floats(-1e6, 1e9, allow_nan=False))))
+@given(
+    st.sampled_from([CATALOG, SIMPLE, HDI]).flatmap(
+        lambda c: st.tuples(
+            st.just(c), st.sampled_from(c.indicators), st.floats(-1e6, 1e9, allow_nan=False)
+        )
+    )
+)
 def test_property_scores_stay_between_0_and_100(case):
     catalog, indicator, value = case
     assert 0.0 <= score_value(indicator.id, value, catalog) <= 100.0
@@ -551,7 +777,9 @@ def test_property_scores_indices_and_dimensions_stay_between_0_and_100(values):
     st.sampled_from(["a1", "a2", "b1", "b2"]),
     st.floats(0.0, 1.0),
 )
-def test_property_index_never_falls_when_one_indicator_improves(within, across, values, which, step):
+def test_property_index_never_falls_when_one_indicator_improves(
+    within, across, values, which, step
+):
     catalog = variant(aggregation={"within_dimension": within, "across_dimensions": across})
     values = {**values, which: values.get(which, 50.0)}
     indicator = catalog.indicator_by_id[which]
@@ -579,8 +807,10 @@ def test_property_default_index_never_falls_when_one_indicator_improves(values, 
 @given(st.lists(unit_values(), min_size=2, max_size=4), unit_values())
 def test_property_appending_a_period_never_changes_earlier_results(history, appended):
     months = [f"2025-{m:02d}" for m in range(1, len(history) + 1)]
-    earlier = pd.concat([one_unit(v, m) for v, m in zip(history, months, strict=True)]
-                        + [one_unit({"satisfaction": 70.0}, months[0], C2)])
+    earlier = pd.concat(
+        [one_unit(v, m) for v, m in zip(history, months, strict=True)]
+        + [one_unit({"satisfaction": 70.0}, months[0], C2)]
+    )
     later = pd.concat([earlier, one_unit(appended, "2025-12"), one_unit(appended, "2025-12", C3)])
     before, after = score_values(earlier, CATALOG), score_values(later, CATALOG)
     kept = after.unit_scores[after.unit_scores["period"] != "2025-12"].reset_index(drop=True)
@@ -599,7 +829,8 @@ def test_property_withheld_exactly_when_the_coverage_rule_says(present, fraction
     coverage = sum(w for i, w in CATALOG.nominal_weights.items() if i in present)
     empty_dimension = any(
         not any(i.dimension == d.id for i in CATALOG.indexed_indicators if i.id in present)
-        for d in CATALOG.weighted_dimensions)
+        for d in CATALOG.weighted_dimensions
+    )
     assert row["coverage"] == pytest.approx(coverage)
     assert row["withheld"] == (coverage < 0.75 - 1e-9 or empty_dimension)
     assert math.isnan(row["index"]) == row["withheld"]
@@ -615,10 +846,13 @@ def test_property_attribution_sums_to_the_change(before, after):
     if index.isna().any():
         return
     parts = attribute_change(tables.indicator_scores, "2025-01", "2025-02")
-    assert parts["contribution"].sum() == pytest.approx(index["2025-02"] - index["2025-01"], abs=1e-9)
+    assert parts["contribution"].sum() == pytest.approx(
+        index["2025-02"] - index["2025-01"], abs=1e-9
+    )
 
 
 # ---- the worked example of docs/methodology.md -----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def example() -> worked_example.Example:
@@ -629,10 +863,19 @@ def test_worked_example_june_indicator_scores(example):
     june = example.month_indicators[example.month_indicators["period"] == "2025-06"]
     scores = june.set_index("indicator")["score"].round(2).to_dict()
     assert scores == {
-        "satisfaction": 83.56, "participation": 77.6, "council_attendance": 84.0,
-        "certified_share": 40.0, "training_hours": 55.0, "mediation_success": 86.15,
-        "turnover": 64.0, "response_hours": 87.14, "resolution_rate": 89.58, "error_rate": 91.11,
-        "digital_usage": 76.25, "innovation_share": 40.0, "residents_per_worker": 30.0,
+        "satisfaction": 83.56,
+        "participation": 77.6,
+        "council_attendance": 84.0,
+        "certified_share": 40.0,
+        "training_hours": 55.0,
+        "mediation_success": 86.15,
+        "turnover": 64.0,
+        "response_hours": 87.14,
+        "resolution_rate": 89.58,
+        "error_rate": 91.11,
+        "digital_usage": 76.25,
+        "innovation_share": 40.0,
+        "residents_per_worker": 30.0,
     }
 
 
@@ -640,20 +883,61 @@ def test_worked_example_months(example):
     months = example.months.set_index("period")
     shown = months.loc[[p for p in months.index if p.startswith("2025")]]
     assert shown["index"].round(3).fillna(-1).tolist() == [
-        58.022, 61.408, 63.017, 66.052, 71.257, 72.699, -1, 65.627, 65.024, 66.071, 67.617]
+        58.022,
+        61.408,
+        63.017,
+        66.052,
+        71.257,
+        72.699,
+        -1,
+        65.627,
+        65.024,
+        66.071,
+        67.617,
+    ]
     assert shown["level"].fillna("—").tolist() == [
-        "red", "red", "yellow", "yellow", "yellow", "blue", "—", "yellow", "yellow", "yellow",
-        "yellow"]
+        "red",
+        "red",
+        "yellow",
+        "yellow",
+        "yellow",
+        "blue",
+        "—",
+        "yellow",
+        "yellow",
+        "yellow",
+        "yellow",
+    ]
     assert shown["reason_code"].tolist() == [
-        "worsened", "held_by_margin", "recovered", "unchanged", "held_by_margin", "recovered",
-        "withheld", "worsened", "unchanged", "unchanged", "unchanged"]
+        "worsened",
+        "held_by_margin",
+        "recovered",
+        "unchanged",
+        "held_by_margin",
+        "recovered",
+        "withheld",
+        "worsened",
+        "unchanged",
+        "unchanged",
+        "unchanged",
+    ]
     june = months.loc["2025-06"]
     assert [round(june[d], 2) for d in ("resident", "professional", "process", "innovation")] == [
-        81.72, 61.29, 89.28, 58.12]
+        81.72,
+        61.29,
+        89.28,
+        58.12,
+    ]
     august = months.loc["2025-08"]
     assert (round(august["coverage"], 2), august["withheld_reason"], august["carried_level"]) == (
-        0.55, WITHHELD_COVERAGE, "blue")
-    assert (round(months.loc["2024-12", "index"], 2), months.loc["2024-12", "level"]) == (60.46, "yellow")
+        0.55,
+        WITHHELD_COVERAGE,
+        "blue",
+    )
+    assert (round(months.loc["2024-12", "index"], 2), months.loc["2024-12", "level"]) == (
+        60.46,
+        "yellow",
+    )
     assert "2025-07" not in months.index
 
 
@@ -678,9 +962,13 @@ def test_worked_example_attribution(example):
 
 def test_worked_example_markdown_is_what_the_document_shows(example):
     document = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text(
-        encoding="utf-8")
-    shown = [chunk for chunk in worked_example.markdown(example).split("\n\n")
-             if chunk.startswith(("|", "- ", "Sum of contributions"))]
+        encoding="utf-8"
+    )
+    shown = [
+        chunk
+        for chunk in worked_example.markdown(example).split("\n\n")
+        if chunk.startswith(("|", "- ", "Sum of contributions"))
+    ]
     assert len(shown) >= 9
     for chunk in shown:
         assert chunk.strip() in document, f"docs/methodology.md lacks the engine's output:\n{chunk}"
@@ -688,12 +976,14 @@ def test_worked_example_markdown_is_what_the_document_shows(example):
 
 def test_worked_example_not_reported_and_jump_figures(example):
     assert example.not_reported[["period", "deadline"]].values.tolist() == [
-        ["2025-07", dt.date(2025, 8, 10)]]
+        ["2025-07", dt.date(2025, 8, 10)]
+    ]
     flagged = example.jumps
-    assert flagged["value"].tolist() == [40.0]           # 24 is not flagged, 40 is
+    assert flagged["value"].tolist() == [40.0]  # 24 is not flagged, 40 is
     assert (flagged["median"].iloc[0], flagged["mad"].iloc[0]) == (19.5, 1.5)
     assert round(flagged["robust_z"].iloc[0], 2) == 9.22
     assert flagged["reason_zh"].iloc[0] in (
-        Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text(encoding="utf-8")
+        Path(__file__).resolve().parents[1] / "docs" / "methodology.md"
+    ).read_text(encoding="utf-8")
     trend = example.trend.set_index("period").loc["2025-12"]
     assert (trend["points"], round(trend["slope"], 2), trend["trend"]) == (4, 0.7, "improving")

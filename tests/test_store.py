@@ -45,7 +45,9 @@ def test_database_from_an_earlier_schema_is_upgraded_in_place(db_path, catalog):
     old.execute(store.SQL_CREATE_MIGRATIONS)
     old.execute(store.MIGRATION_1_INITIAL)
     old.execute(store.SQL_RECORD_MIGRATION, [1, "initial", store.utc_now()])
-    old.execute("INSERT INTO current_values VALUES ('990101001001', '2025-01', 'satisfaction', 70.5, 1, 1)")
+    old.execute(
+        "INSERT INTO current_values VALUES ('990101001001', '2025-01', 'satisfaction', 70.5, 1, 1)"
+    )
     old.close()
 
     con = store.connect(db_path)
@@ -232,7 +234,6 @@ def test_recompute_command_is_idempotent(small_db, catalog):
     pd.testing.assert_frame_equal(before, table(small_db, "unit_scores"), check_dtype=False)
 
 
-
 def only(catalog, code: str, month: str, fraction: float, indicator: str) -> pd.DataFrame:
     return values_at(catalog, [code], [month], fraction, [indicator])
 
@@ -255,15 +256,22 @@ def test_rollback_after_a_later_batch_was_itself_rolled_back(small_db, catalog):
     assert history["revision"].tolist() == [1, 2, 3, 4, 5]
     batches = [base, first, second, undo_second, undo_first]
     assert history["batch_id"].tolist() == [b.batch_id for b in batches]
-    value = {f: only(catalog, code, "2025-01", f, "satisfaction")["value"].iat[0] for f in (0.3, 0.5, 0.6)}
+    value = {
+        f: only(catalog, code, "2025-01", f, "satisfaction")["value"].iat[0]
+        for f in (0.3, 0.5, 0.6)
+    }
     assert history["value"].tolist() == [value[f] for f in (0.3, 0.5, 0.6, 0.5, 0.3)]
     assert history["previous_value"].tolist()[1:] == [value[f] for f in (0.3, 0.5, 0.6, 0.5)]
-    assert store.cell_history(small_db, code, "response_hours", scope=None)["revision"].tolist() == [1, 2, 3]
+    assert store.cell_history(small_db, code, "response_hours", scope=None)[
+        "revision"
+    ].tolist() == [1, 2, 3]
     assert store.batch(small_db, first.batch_id)["status"] == "rolled_back"
     assert store.batch(small_db, undo_first.batch_id)["rollback_of"] == first.batch_id
 
 
-def test_rollback_of_a_first_import_removes_its_cells_after_a_rolled_back_correction(small_db, catalog):
+def test_rollback_of_a_first_import_removes_its_cells_after_a_rolled_back_correction(
+    small_db, catalog
+):
     code = COMMUNITIES[1]
     write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.4))
     first = write(small_db, catalog, values_at(catalog, [code], ["2025-02"], 0.5))
@@ -293,10 +301,14 @@ def test_rollback_still_refused_while_a_later_value_stands(small_db, catalog):
 
 
 @pytest.mark.parametrize("others_have_data", [True, False], ids=["others", "alone"])
-def test_rolling_back_a_communitys_only_data_removes_its_scores(small_db, catalog, others_have_data):
+def test_rolling_back_a_communitys_only_data_removes_its_scores(
+    small_db, catalog, others_have_data
+):
     code = COMMUNITIES[3]
     if others_have_data:
-        write(small_db, catalog, noisy_values(catalog, list(COMMUNITIES[:3]), ["2025-01", "2025-02"]))
+        write(
+            small_db, catalog, noisy_values(catalog, list(COMMUNITIES[:3]), ["2025-01", "2025-02"])
+        )
     only_data = write(small_db, catalog, values_at(catalog, [code], ["2025-02"], 0.6))
 
     rolled = rollback_batch(small_db, catalog, only_data.batch_id, ADMIN)
@@ -308,10 +320,14 @@ def test_rolling_back_a_communitys_only_data_removes_its_scores(small_db, catalo
     with store.transaction(small_db) as cursor:
         recompute_all(cursor, catalog)
     for name in TABLES_COMPARED:
-        pd.testing.assert_frame_equal(table(small_db, name), incremental[name], check_dtype=False, obj=name)
+        pd.testing.assert_frame_equal(
+            table(small_db, name), incremental[name], check_dtype=False, obj=name
+        )
 
 
-def test_a_cell_removed_by_a_rollback_continues_its_revisions_when_imported_again(small_db, catalog):
+def test_a_cell_removed_by_a_rollback_continues_its_revisions_when_imported_again(
+    small_db, catalog
+):
     code = COMMUNITIES[4]
     write(small_db, catalog, values_at(catalog, [code], ["2025-01"], 0.4))
     first = write(small_db, catalog, only(catalog, code, "2025-02", 0.5, "satisfaction"))
@@ -324,7 +340,9 @@ def test_a_cell_removed_by_a_rollback_continues_its_revisions_when_imported_agai
     history = history[history["period"] == "2025-02"]
     assert history["revision"].tolist() == [1, 2, 3]
     assert history["batch_id"].tolist()[::2] == [first.batch_id, again.batch_id]
-    value = {f: only(catalog, code, "2025-02", f, "satisfaction")["value"].iat[0] for f in (0.5, 0.7)}
+    value = {
+        f: only(catalog, code, "2025-02", f, "satisfaction")["value"].iat[0] for f in (0.5, 0.7)
+    }
     assert history["value"].tolist()[::2] == [value[0.5], value[0.7]]
     assert history["value"].isna().tolist() == [False, True, False]
 
@@ -352,7 +370,8 @@ def test_scores_carry_the_dimension_scores_of_their_own_units(small_db, catalog,
     frame = store.scores(small_db, catalog, unit_level=unit_level, scope=None)
     stored = small_db.execute(
         "SELECT code, period, dimension, score FROM dimension_scores "
-        "WHERE version = ? AND granularity = 'month'", [catalog.version]
+        "WHERE version = ? AND granularity = 'month'",
+        [catalog.version],
     ).df()
     stored = stored[stored["code"].isin(set(frame["code"]))]
     assert len(frame) and len(stored)

@@ -23,9 +23,19 @@ from indicators.scoring import aggregate_months, attribute_change, score_values
 
 COMMUNITY = "990101001001"
 INDICATORS = (
-    "satisfaction", "participation", "council_attendance", "certified_share", "training_hours",
-    "mediation_success", "turnover", "response_hours", "resolution_rate", "error_rate",
-    "digital_usage", "innovation_share", "residents_per_worker",
+    "satisfaction",
+    "participation",
+    "council_attendance",
+    "certified_share",
+    "training_hours",
+    "mediation_success",
+    "turnover",
+    "response_hours",
+    "resolution_rate",
+    "error_rate",
+    "digital_usage",
+    "innovation_share",
+    "residents_per_worker",
 )
 _ = None  # no value reported for that indicator that month
 
@@ -61,7 +71,7 @@ MONTHS_2024 = {
 }
 # A separate, smaller example for the jump rule: one indicator's monthly history, then a spike.
 JUMP_HISTORY = (18.0, 20.0, 17.0, 22.0, 19.0, 21.0)
-JUMP_VALUES = (24.0, 40.0)   # each tried as the seventh month
+JUMP_VALUES = (24.0, 40.0)  # each tried as the seventh month
 TODAY = dt.date(2026, 1, 15)  # "today" for the not-reported list
 DETAIL_MONTH = "2025-06"
 ATTRIBUTION = ("2025-06", "2025-09")
@@ -74,15 +84,15 @@ class Example:
 
     catalog: Catalog
     values: pd.DataFrame
-    months: pd.DataFrame           # unit scores of every month, with levels (assign_levels)
+    months: pd.DataFrame  # unit scores of every month, with levels (assign_levels)
     month_indicators: pd.DataFrame  # indicator scores of every month
-    year_values: pd.DataFrame      # aggregate_months(…, "year")
-    years: pd.DataFrame            # year unit scores with levels and escalation
+    year_values: pd.DataFrame  # aggregate_months(…, "year")
+    years: pd.DataFrame  # year unit scores with levels and escalation
     year_indicators: pd.DataFrame
     attribution: pd.DataFrame
     trend: pd.DataFrame
     not_reported: pd.DataFrame
-    jumps: pd.DataFrame            # the jump example: the seventh month's flag, if any
+    jumps: pd.DataFrame  # the jump example: the seventh month's flag, if any
 
 
 def values() -> pd.DataFrame:
@@ -179,81 +189,188 @@ def markdown(example: Example) -> str:
     rows = []
     for row in detail.itertuples():
         indicator = names[row.indicator]
-        rows.append([
-            f"`{row.indicator}`", indicator.dimension, _raw(indicator.best), _raw(indicator.worst),
-            _raw(row.value), _number(row.score), _number(row.effective_weight, 4),
-            _number(row.score * row.effective_weight),
-        ])
-    out.append(f"### Indicator scores, {DETAIL_MONTH}\n\n" + _table(
-        ["indicator", "dimension", "best", "worst", "value", "score", "effective weight",
-         "weight × score"], rows))
+        rows.append(
+            [
+                f"`{row.indicator}`",
+                indicator.dimension,
+                _raw(indicator.best),
+                _raw(indicator.worst),
+                _raw(row.value),
+                _number(row.score),
+                _number(row.effective_weight, 4),
+                _number(row.score * row.effective_weight),
+            ]
+        )
+    out.append(
+        f"### Indicator scores, {DETAIL_MONTH}\n\n"
+        + _table(
+            [
+                "indicator",
+                "dimension",
+                "best",
+                "worst",
+                "value",
+                "score",
+                "effective weight",
+                "weight × score",
+            ],
+            rows,
+        )
+    )
 
     month_rows = example.months.set_index("period")
     rows = []
     for month in CALENDAR_2025:
         if month not in month_rows.index:
-            rows.append([month, "—", "—", "—", "—", "—", "—", "未报送 (not reported)", "—",
-                         "unchanged (no row)"])
+            rows.append(
+                [
+                    month,
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                    "未报送 (not reported)",
+                    "—",
+                    "unchanged (no row)",
+                ]
+            )
             continue
         m = month_rows.loc[month]
-        rows.append([
-            month, _number(m["coverage"], 2), *[_number(m[d.id]) for d in catalog.weighted_dimensions],
-            _number(m["index"], 3),
-            level_name.get(m["raw_level"], "—") if m["raw_level"] is not None else "数据不足",
-            level_name.get(m["level"], "—") if m["level"] is not None else "—",
-            str(m["reason_code"]),
-        ])
-    out.append("### Months of 2025\n\n" + _table(
-        ["month", "coverage", *[d.id for d in catalog.weighted_dimensions], "index",
-         "raw level", "level", "reason"], rows))
+        rows.append(
+            [
+                month,
+                _number(m["coverage"], 2),
+                *[_number(m[d.id]) for d in catalog.weighted_dimensions],
+                _number(m["index"], 3),
+                level_name.get(m["raw_level"], "—") if m["raw_level"] is not None else "数据不足",
+                level_name.get(m["level"], "—") if m["level"] is not None else "—",
+                str(m["reason_code"]),
+            ]
+        )
+    out.append(
+        "### Months of 2025\n\n"
+        + _table(
+            [
+                "month",
+                "coverage",
+                *[d.id for d in catalog.weighted_dimensions],
+                "index",
+                "raw level",
+                "level",
+                "reason",
+            ],
+            rows,
+        )
+    )
 
     december = month_rows.loc["2024-12"]
     out.append(f"December 2024: index {_number(december['index'], 3)}, level {december['level']}.")
 
     reasons = example.months[example.months["period"].str.startswith("2025")]
-    out.append("### Level reasons (reason_zh)\n\n" + "\n".join(
-        f"- {row.period}: {row.reason_zh}" for row in reasons.itertuples()))
+    out.append(
+        "### Level reasons (reason_zh)\n\n"
+        + "\n".join(f"- {row.period}: {row.reason_zh}" for row in reasons.itertuples())
+    )
 
     year = example.year_values[example.year_values["period"] == "2025"].set_index("indicator")
     year_scores = example.year_indicators[example.year_indicators["period"] == "2025"].set_index(
-        "indicator")
-    rows = [[f"`{i}`", str(int(year.loc[i, "months"])), _number(year.loc[i, "value"], 3),
-             _number(year_scores.loc[i, "score"]), _number(year_scores.loc[i, "effective_weight"], 4)]
-            for i in INDICATORS]
-    out.append("### Year 2025 values\n\n" + _table(
-        ["indicator", "months", "year value (mean)", "score", "effective weight"], rows))
+        "indicator"
+    )
+    rows = [
+        [
+            f"`{i}`",
+            str(int(year.loc[i, "months"])),
+            _number(year.loc[i, "value"], 3),
+            _number(year_scores.loc[i, "score"]),
+            _number(year_scores.loc[i, "effective_weight"], 4),
+        ]
+        for i in INDICATORS
+    ]
+    out.append(
+        "### Year 2025 values\n\n"
+        + _table(["indicator", "months", "year value (mean)", "score", "effective weight"], rows)
+    )
 
     rows = []
     for row in example.years.itertuples():
-        rows.append([
-            row.period, _number(row.coverage), *[_number(getattr(row, d.id))
-                                                 for d in catalog.weighted_dimensions],
-            _number(row.index, 3), level_name.get(row.level, "—"), str(row.streak),
-            "是 yes" if row.escalated else "否 no",
-            row.escalation_reason_zh or "—",
-        ])
-    out.append("### Years\n\n" + _table(
-        ["year", "coverage", *[d.id for d in catalog.weighted_dimensions], "index", "level",
-         "streak", "escalated", "escalation reason"], rows))
-    out.append("Year level reasons:\n" + "\n".join(
-        f"- {row.period}: {row.reason_zh}" for row in example.years.itertuples()))
+        rows.append(
+            [
+                row.period,
+                _number(row.coverage),
+                *[_number(getattr(row, d.id)) for d in catalog.weighted_dimensions],
+                _number(row.index, 3),
+                level_name.get(row.level, "—"),
+                str(row.streak),
+                "是 yes" if row.escalated else "否 no",
+                row.escalation_reason_zh or "—",
+            ]
+        )
+    out.append(
+        "### Years\n\n"
+        + _table(
+            [
+                "year",
+                "coverage",
+                *[d.id for d in catalog.weighted_dimensions],
+                "index",
+                "level",
+                "streak",
+                "escalated",
+                "escalation reason",
+            ],
+            rows,
+        )
+    )
+    out.append(
+        "Year level reasons:\n"
+        + "\n".join(f"- {row.period}: {row.reason_zh}" for row in example.years.itertuples())
+    )
 
     attribution = example.attribution.sort_values("contribution")
-    rows = [[f"`{r.indicator}`", _raw(r.value_from), _raw(r.value_to), _number(r.score_from),
-             _number(r.score_to), _number(r.weight_from, 4), _number(r.weight_to, 4),
-             _number(r.contribution, 3)] for r in attribution.itertuples()]
+    rows = [
+        [
+            f"`{r.indicator}`",
+            _raw(r.value_from),
+            _raw(r.value_to),
+            _number(r.score_from),
+            _number(r.score_to),
+            _number(r.weight_from, 4),
+            _number(r.weight_to, 4),
+            _number(r.contribution, 3),
+        ]
+        for r in attribution.itertuples()
+    ]
     index_from = month_rows.loc[ATTRIBUTION[0], "index"]
     index_to = month_rows.loc[ATTRIBUTION[1], "index"]
-    out.append(f"### Change attribution {ATTRIBUTION[0]} → {ATTRIBUTION[1]}\n\n" + _table(
-        ["indicator", "value from", "value to", "score from", "score to", "weight from",
-         "weight to", "contribution"], rows)
+    out.append(
+        f"### Change attribution {ATTRIBUTION[0]} → {ATTRIBUTION[1]}\n\n"
+        + _table(
+            [
+                "indicator",
+                "value from",
+                "value to",
+                "score from",
+                "score to",
+                "weight from",
+                "weight to",
+                "contribution",
+            ],
+            rows,
+        )
         + f"\n\nSum of contributions {attribution['contribution'].sum():.3f}; "
-          f"index {index_from:.3f} → {index_to:.3f} (change {index_to - index_from:.3f}).")
+        f"index {index_from:.3f} → {index_to:.3f} (change {index_to - index_from:.3f})."
+    )
 
     trend = example.trend[example.trend["period"].str.startswith("2025")]
-    out.append("### Trend\n\n" + _table(
-        ["month", "points", "slope", "trend"],
-        [[r.period, str(r.points), _number(r.slope), r.trend] for r in trend.itertuples()]))
+    out.append(
+        "### Trend\n\n"
+        + _table(
+            ["month", "points", "slope", "trend"],
+            [[r.period, str(r.points), _number(r.slope), r.trend] for r in trend.itertuples()],
+        )
+    )
     return "\n\n".join(out) + "\n"
 
 

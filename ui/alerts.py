@@ -27,7 +27,9 @@ def state_label(state: str, language: str) -> str:
     return state_name(state, language)
 
 
-def alert_table(selection: Selection, generation: data.Generation, states: list[str]) -> pd.DataFrame:
+def alert_table(
+    selection: Selection, generation: data.Generation, states: list[str]
+) -> pd.DataFrame:
     """The units of the selected area in the chosen states for the period, with localised
     headers (the period must be set)."""
     scope = data.allowed_scope(selection.scope)
@@ -53,6 +55,13 @@ def _alert_table(
         state=shown["state"].map(labels),
         index=pd.to_numeric(shown["index"], errors="coerce").round(1),
     )[["code", "name", "period", "state", "index", "streak", reason]]
-    headers = ["column.code", "column.name", "column.period", "column.level", "column.index",
-               "alerts.streak", "column.reason"]
+    headers = [
+        "column.code",
+        "column.name",
+        "column.period",
+        "column.level",
+        "column.index",
+        "alerts.streak",
+        "column.reason",
+    ]
     return table.set_axis([t(key, language) for key in headers], axis=1).reset_index(drop=True)

@@ -46,8 +46,11 @@ class CommunityChoices:
     def matching(self, text: str, limit: int) -> list[str]:
         """The first `limit` communities whose name or code contains `text` (all when empty)."""
         needle = text.strip()
-        found = (code for code in self.codes if needle in self.labels[code]) if needle \
+        found = (
+            (code for code in self.codes if needle in self.labels[code])
+            if needle
             else iter(self.codes)
+        )
         return [code for _, code in zip(range(limit), found, strict=False)]
 
 

@@ -80,8 +80,10 @@ def _registry_index(generation: Generation, scope: str | None) -> RegistryIndex:
     units = _registry(generation, scope)
     codes = units["code"].tolist()
     children: dict[str, list[str]] = {}
-    parents = ["" if level == "district" else (parent or "") for level, parent in
-               zip(units["level"], units["parent_code"].fillna(""), strict=True)]
+    parents = [
+        "" if level == "district" else (parent or "")
+        for level, parent in zip(units["level"], units["parent_code"].fillna(""), strict=True)
+    ]
     for code, parent in zip(codes, parents, strict=True):
         children.setdefault(parent, []).append(code)
     return RegistryIndex(dict(zip(codes, units["name"].tolist(), strict=True)), children)
@@ -207,14 +209,18 @@ def _indicator_scores(generation: Generation, code: str, granularity: str) -> pd
         cur.close()
 
 
-def indicator_panels(generation: Generation, code: str, granularity: str, language: str) -> go.Figure:
+def indicator_panels(
+    generation: Generation, code: str, granularity: str, language: str
+) -> go.Figure:
     """The 12 indicator small multiples of one community, built once per data generation
     (building them costs ~0.8 s; a cached copy ~10 ms)."""
     return _indicator_panels(generation, allowed_scope(code, details=True), granularity, language)
 
 
 @st.cache_data(**CACHE)
-def _indicator_panels(generation: Generation, code: str, granularity: str, language: str) -> go.Figure:
+def _indicator_panels(
+    generation: Generation, code: str, granularity: str, language: str
+) -> go.Figure:
     rows = _indicator_scores(generation, code, granularity)
     return figures.indicator_small_multiples(rows, db.catalog(), language)
 

@@ -745,8 +745,13 @@ def indicator_small_multiples(
     layout = grid.layout.to_plotly_json()
     x_axes = [name for name in layout if name.startswith("xaxis")]
     y_axes = [name for name in layout if name.startswith("yaxis")]
-    x_look = {"type": "category", "categoryorder": "array", "categoryarray": periods,
-              "nticks": 4, "tickfont": {"size": 10}}
+    x_look = {
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": periods,
+        "nticks": 4,
+        "tickfont": {"size": 10},
+    }
     for name in x_axes:
         merge_into(layout[name], x_look)
     for name in y_axes:
@@ -754,13 +759,19 @@ def indicator_small_multiples(
     for name, settings in axes.items():
         merge_into(layout[name], settings)
     titles = [merge_into(dict(a), {"font": {"size": 12}}) for a in layout.get("annotations", [])]
-    merge_into(layout, {"title": {"text": title}, "showlegend": False, "shapes": shapes,
-                         "annotations": [*titles, *annotations]})
+    merge_into(
+        layout,
+        {
+            "title": {"text": title},
+            "showlegend": False,
+            "shapes": shapes,
+            "annotations": [*titles, *annotations],
+        },
+    )
     merge_into(layout, base_layout(language, height=80 + 200 * rows))
     for name in (*x_axes, *y_axes):
         merge_into(layout[name], AXIS_LOOK)
     return go.Figure(data=traces, layout=layout)
-
 
 
 # ---------------------------------------------------------------- alert timeline

@@ -126,7 +126,9 @@ def _hierarchy(
     stops_at_streets = communities > HIERARCHY_MAX_COMMUNITIES
     levels = ("district", "street") if stops_at_streets else ("district", "street", "community")
     units = data.registry(generation, scope)
-    units = units[units["code"].str.startswith(prefix_of_scope(scope)) & units["level"].isin(levels)]
+    units = units[
+        units["code"].str.startswith(prefix_of_scope(scope)) & units["level"].isin(levels)
+    ]
     nodes = compose.hierarchy_nodes(
         units, [data.scores(generation, level, period, scope) for level in levels]
     )
@@ -149,8 +151,11 @@ def _movers(
 
     def contributions_of(codes: list[str]) -> pd.DataFrame:
         frames = [data.attribution(generation, code, before_period, period) for code in codes]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["community_code", "indicator", "contribution"])
+        return (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["community_code", "indicator", "contribution"])
+        )
 
     moved = compose.movers(before, communities, contributions_of, db.catalog(), language)
     headers = {

@@ -30,7 +30,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/methodology.py", "page.methodology", "📐", "methodology"),
     PageSpec("app_pages/tokens.py", "page.tokens", "🔑", "tokens", frozenset({"admin"})),
     PageSpec("app_pages/upload.py", "page.upload", "📤", "upload", frozenset({"admin", "staff"})),
-    PageSpec("app_pages/admin_users.py", "page.admin_users", "👥", "accounts", frozenset({"admin"})),
+    PageSpec(
+        "app_pages/admin_users.py", "page.admin_users", "👥", "accounts", frozenset({"admin"})
+    ),
     PageSpec("app_pages/audit_log.py", "page.audit_log", "📜", "audit", frozenset({"admin"})),
 )
 # The only page before signing in (no role sees it afterwards).
@@ -45,7 +47,12 @@ def pages_for(role: str | None) -> list[PageSpec]:
 def st_pages(specs: list[PageSpec], language: str) -> list[st.Page]:
     """Streamlit page objects for `specs`, titled in `language`."""
     return [
-        st.Page(spec.path, title=t(spec.title_key, language), icon=spec.icon,
-                url_path=spec.url_path, default=spec.default)
+        st.Page(
+            spec.path,
+            title=t(spec.title_key, language),
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.default,
+        )
         for spec in specs
     ]
