@@ -535,6 +535,10 @@ def test_testing_from_a_month_gives_the_full_flags_from_that_month(
     expected = everything[everything["period"] >= flag_from].reset_index(drop=True)
     tested = alerts.suspicious_jumps(values, CATALOG, flag_from=flag_from)
     pd.testing.assert_frame_equal(tested, expected)
+    in_blocks_of_one_series = alerts.suspicious_jumps(
+        values, CATALOG, flag_from=flag_from, block_cells=1
+    )
+    pd.testing.assert_frame_equal(in_blocks_of_one_series, expected)
     assert alerts.suspicious_jumps(values, CATALOG, flag_from="2026-01").empty
 
 
@@ -606,8 +610,12 @@ small_values = st.one_of(st.integers(min_value=0, max_value=12).map(float), st.j
 @given(
     series=st.lists(st.lists(small_values, min_size=0, max_size=14), min_size=1, max_size=4),
     seed=st.integers(min_value=0, max_value=2**31 - 1),
+    block_cells=st.sampled_from([1, 14, 30, alerts.JUMP_BLOCK_CELLS]),
 )
-def test_jumps_match_a_plain_reference(series: list[list[float]], seed: int) -> None:
+def test_jumps_match_a_plain_reference(
+    series: list[list[float]], seed: int, block_cells: int
+) -> None:
+    """Also in blocks as small as one series: the blocks split the work, not the answer."""
     parts = [
         long_values(
             values,
@@ -617,7 +625,7 @@ def test_jumps_match_a_plain_reference(series: list[list[float]], seed: int) -> 
         for number, values in enumerate(series)
     ]
     values = pd.concat(parts).sample(frac=1, random_state=seed)
-    result = alerts.suspicious_jumps(values, CATALOG)
+    result = alerts.suspicious_jumps(values, CATALOG, block_cells=block_cells)
     expected = reference_jumps(values, CATALOG)
     assert result[["community_code", "period", "indicator"]].values.tolist() == [
         list(flag[:3]) for flag in expected
