@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from bench.steps import copy_database, timed
+from bench.steps import copy_database, timed, write_accepted
 from bench.tiers import TIERS, Tier
 from indicators import alerts, store
 from indicators.catalog import load_catalog
@@ -72,16 +72,7 @@ def measure_incremental(tier: Tier) -> dict:
         tier.new_month_file.name, tier.new_month_file.read_bytes(), catalog, registry_codes=known
     )
     with store.transaction(con) as cursor:
-        outcome = store.write_values(
-            cursor,
-            parsed.values,
-            user="bench",
-            file_name=tier.new_month_file.name,
-            sha256=parsed.sha256,
-            rows_total=parsed.rows_total,
-            rows_accepted=parsed.rows_total,
-            rows_rejected=0,
-        )
+        outcome = write_accepted(cursor, parsed, tier.new_month_file.name)
         wall, _, stats = timed(lambda: recompute_affected(cursor, catalog, outcome.affected))
     con.close()
     tier.database("first_call").unlink(missing_ok=True)

@@ -77,6 +77,20 @@ def timed(function: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
+def write_accepted(cursor: duckdb.DuckDBPyConnection, parsed: Any, file_name: str) -> Any:
+    """Writes an upload whose rows were all accepted, as the bench user; returns the outcome."""
+    return store.write_values(
+        cursor,
+        parsed.values,
+        user="bench",
+        file_name=file_name,
+        sha256=parsed.sha256,
+        rows_total=parsed.rows_total,
+        rows_accepted=parsed.rows_total,
+        rows_rejected=0,
+    )
+
+
 def summary(samples: list[float]) -> dict:
     return {"median": statistics.median(samples), "min": min(samples), "samples": samples}
 
@@ -168,16 +182,7 @@ def step_import(tier: Tier, repeat: int) -> dict:
         if parsed.errors or len(parsed.values) != manifest["wide_values"]:
             raise SystemExit(f"import of {tier.wide_file} went wrong: {parsed.errors[:3]}")
         with store.transaction(con) as cursor:
-            outcome = store.write_values(
-                cursor,
-                parsed.values,
-                user="bench",
-                file_name=tier.wide_file.name,
-                sha256=parsed.sha256,
-                rows_total=parsed.rows_total,
-                rows_accepted=parsed.rows_total,
-                rows_rejected=0,
-            )
+            outcome = write_accepted(cursor, parsed, tier.wide_file.name)
         done, cpu = time.perf_counter(), time.process_time() - cpu
         con.close()
         samples.append(
@@ -347,16 +352,7 @@ def step_incremental(tier: Tier, repeat: int) -> dict:
         if parsed.errors:
             raise SystemExit(f"new month rejected: {parsed.errors[:3]}")
         with store.transaction(con) as cursor:
-            outcome = store.write_values(
-                cursor,
-                parsed.values,
-                user="bench",
-                file_name=tier.new_month_file.name,
-                sha256=parsed.sha256,
-                rows_total=parsed.rows_total,
-                rows_accepted=parsed.rows_total,
-                rows_rejected=0,
-            )
+            outcome = write_accepted(cursor, parsed, tier.new_month_file.name)
             wall, cpu, stats = timed(
                 lambda cursor=cursor, outcome=outcome: recompute_affected(
                     cursor, catalog, outcome.affected
