@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import report, tiers
+from bench import first_call, report, steps, tiers
 from bench.generate import generate
 from indicators import alerts, operations, recompute, store
 from indicators.demo import build_city
@@ -138,3 +138,23 @@ def test_the_report_renders_every_tier_that_has_results(tmp_path, monkeypatch):
     assert "| Goal | district | city | province |" in text
     for name in report.load_results():
         assert f"- **{name}**" in text
+
+
+def test_the_first_call_probe_measures_the_jump_check_and_an_incremental_recompute(
+    tmp_path, monkeypatch, catalog
+):
+    monkeypatch.setattr(tiers, "DATA_ROOT", tmp_path)
+    tiny = tiers.Tier("tiny", 2, 2, 3)
+    generate(tiny, catalog)
+    steps.step_import(tiny, repeat=1)
+    steps.step_recompute(tiny, repeat=1)
+
+    calls = first_call.measure_calls(tiny)
+    assert len(calls) == first_call.CALLS_PER_PROCESS
+    assert all(call["seconds"] >= 0 and call["minor_faults"] >= 0 for call in calls)
+
+    incremental = first_call.measure_incremental(tiny)
+    assert incremental["seconds"] == pytest.approx(
+        incremental["jumps"] + incremental["rest"], abs=0.02
+    )
+    assert not tiny.database("first_call").exists()  # the copy is removed afterwards
