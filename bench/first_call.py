@@ -23,6 +23,7 @@ from bench.tiers import TIERS, Tier
 from indicators import alerts, store
 from indicators.catalog import load_catalog
 from indicators.ingest import parse_upload
+from indicators.recompute import _frame as recompute_frame
 from indicators.recompute import recompute_affected
 
 HINT_SETTINGS = ("1", "0")  # numpy's default first
@@ -45,10 +46,11 @@ def measure_calls(tier: Tier) -> list[dict]:
             [HISTORY_MONTHS],
         ).fetchall()
     ]
-    frame = con.execute(
+    frame = recompute_frame(  # read as the recompute reads it (Arrow strings)
+        con,
         "SELECT community_code, period, indicator, value FROM current_values WHERE period >= ?",
         [min(months)],
-    ).df()
+    )
     con.close()
     calls = []
     for _ in range(CALLS_PER_PROCESS):
